@@ -1,0 +1,84 @@
+# omlkit — build, test, demo, bench, install.
+#
+# Everything is discovered by wildcard, so adding a file never means editing this one:
+#   lib/**/*.cpp (not under cuda/)  -> build/libomlkit.a
+#   tools/<tool>.cpp                -> bin/<tool>, linked with tools/common/*.cpp
+#   tests/unit/*_test.cpp           -> build/unit_tests (GoogleTest)
+#   tests/cli/*.bats                -> run by bats
+
+CXX      ?= g++
+CXXFLAGS ?= -O2 -g
+CXXFLAGS += -std=c++20 -Wall -Wextra -Werror -Ilib -Itools/common -MMD -MP
+LDLIBS   += -lssl -lcrypto -lzstd -lopenblas -lpthread
+PREFIX   ?= /usr/local
+BUILD    ?= build
+BIN      ?= bin
+
+LIB_SRCS    := $(shell find lib -name '*.cpp' -not -path '*/cuda/*' | sort)
+LIB_OBJS    := $(LIB_SRCS:%.cpp=$(BUILD)/%.o)
+COMMON_SRCS := $(wildcard tools/common/*.cpp)
+COMMON_OBJS := $(COMMON_SRCS:%.cpp=$(BUILD)/%.o)
+TOOL_SRCS   := $(wildcard tools/*.cpp)
+TOOLS       := $(TOOL_SRCS:tools/%.cpp=$(BIN)/%)
+UNIT_SRCS   := $(wildcard tests/unit/*_test.cpp)
+UNIT_OBJS   := $(UNIT_SRCS:%.cpp=$(BUILD)/%.o)
+MAN_PAGES   := $(wildcard man/*.1 man/*.5)
+
+.SECONDARY:
+.PHONY: all deps test unit cli demo bench install sanitize fuzz clean
+all: $(TOOLS)
+
+deps:
+	@scripts/deps
+
+$(BUILD)/%.o: %.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+$(BUILD)/libomlkit.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/%: $(BUILD)/tools/%.o $(COMMON_OBJS) $(BUILD)/libomlkit.a
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/unit_tests: $(UNIT_OBJS) $(BUILD)/libomlkit.a
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) -lgtest -lgtest_main $(LDLIBS)
+
+# `make test` = install what is missing, build, run every test, end with "N passed, N failed".
+test: deps
+	@$(MAKE) --no-print-directory all $(BUILD)/unit_tests
+	@scripts/run-tests $(BUILD)/unit_tests tests/cli
+
+unit: $(BUILD)/unit_tests
+	$(BUILD)/unit_tests
+
+cli: all
+	bats tests/cli
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@examples/demo.sh
+
+bench: all
+	@for b in bench/*.sh; do echo "== $$b"; $$b || exit 1; done
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+	for m in $(MAN_PAGES); do install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/; done
+
+# ASan + UBSan build of everything in a separate tree, then the whole test run against it.
+sanitize: deps
+	@$(MAKE) --no-print-directory BUILD=build-san BIN=bin-san \
+	    CXXFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
+	    all build-san/unit_tests
+	@OMLKIT_BIN=$(CURDIR)/bin-san scripts/run-tests build-san/unit_tests tests/cli
+
+-include tests/fuzz/fuzz.mk
+
+clean:
+	rm -rf build build-san bin bin-san
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,399 @@
+#include "ledger/accounts.h"
+
+#include <algorithm>
+
+#include "crypto/merkle.h"
+#include "crypto/signed_note.h"
+#include "io/error.h"
+#include "money/split_tree.h"
+
+namespace omlkit::ledger {
+
+using money::Signed;
+using money::u128;
+
+namespace {
+
+Error invalid(const std::string& where, const std::string& message) {
+  return Error(exit_code::check_failed, where, message);
+}
+
+std::string describe(const json::Value* v) {
+  if (!v) return "nothing";
+  switch (v->kind()) {
+    case json::Kind::null: return "null";
+    case json::Kind::boolean: return v->as_bool() ? "true" : "false";
+    case json::Kind::number: return v->text();
+    case json::Kind::string: return "\"" + v->text().substr(0, 80) + "\"";
+    case json::Kind::array: return "an array";
+    case json::Kind::object: return "an object";
+  }
+  return "?";
+}
+
+// The field accessors name the field and say what they expected and found.
+const std::string& text(const json::Value& body, const char* key, const std::string& where) {
+  const json::Value* v = body.find(key);
+  if (!v || !v->is_string() || v->text().empty())
+    throw invalid(where, std::string("body.") + key + ": expected a non-empty string, found " + describe(v));
+  return v->text();
+}
+
+const std::string* optional_text(const json::Value& body, const char* key, const std::string& where) {
+  const json::Value* v = body.find(key);
+  if (!v || v->is_null()) return nullptr;
+  return &text(body, key, where);
+}
+
+int64_t integer(const json::Value& body, const char* key, int64_t lo, int64_t hi, const std::string& where) {
+  const json::Value* v = body.find(key);
+  auto n = v ? v->as_int64() : std::nullopt;
+  if (!n || *n < lo || *n > hi)
+    throw invalid(where, std::string("body.") + key + ": expected an integer in [" + std::to_string(lo) +
+                             ", " + std::to_string(hi) + "], found " + describe(v));
+  return *n;
+}
+
+struct Money {
+  std::string asset;
+  u128 amount;
+};
+
+Money money_field(const json::Value& body, const char* key, const std::string& where) {
+  const json::Value* v = body.find(key);
+  std::string field = std::string("body.") + key;
+  if (!v || !v->is_object()) throw invalid(where, field + ": expected {\"asset\",\"amount\"}, found " + describe(v));
+  const json::Value* asset = v->find("asset");
+  const json::Value* amount = v->find("amount");
+  if (!asset || !asset->is_string() || asset->text().empty())
+    throw invalid(where, field + ".asset: expected a non-empty string, found " + describe(asset));
+  auto parsed = amount && amount->is_string() ? money::parse_amount(amount->text()) : std::nullopt;
+  if (!parsed)
+    throw invalid(where, field + ".amount: expected a decimal string below 2^128, found " + describe(amount));
+  return Money{asset->text(), *parsed};
+}
+
+bool is_sha256_digest(const std::string& s) {
+  uint8_t out[32];
+  return s.size() == 71 && s.compare(0, 7, "sha256:") == 0 && crypto::from_hex(std::string_view(s).substr(7), out, 32);
+}
+
+bool valid_account_name(const std::string& s) {
+  if (s.empty() || s.size() > 256) return false;
+  for (unsigned char c : s)
+    if (c < 0x20 || c == 0x7f) return false;
+  return true;
+}
+
+std::string collateral_account(const std::string& license) { return "collateral:" + license; }
+
+}  // namespace
+
+void Accounts::claim_id(const std::string& space, const std::string& id, const std::string& where) {
+  if (!ids_.insert(space + '\n' + id).second)
+    throw invalid(where, space + " \"" + id + "\" already appears earlier in the ledger");
+}
+
+void Accounts::require_account(const std::string& account, const std::string& field,
+                               const std::string& where) const {
+  if (!valid_account_name(account))
+    throw invalid(where, field + ": expected an account name (1-256 printable bytes), found \"" + account + "\"");
+  if (declare_accounts_ && !accounts_.count(account) && account.rfind("collateral:", 0) != 0)
+    throw invalid(where, field + ": account \"" + account + "\" was never opened (this ledger requires account.open)");
+}
+
+const Accounts::Asset& Accounts::require_asset(const std::string& asset, const std::string& field,
+                                               const std::string& where) const {
+  auto it = assets_.find(asset);
+  if (it == assets_.end()) throw invalid(where, field + ": unknown asset \"" + asset + "\" (no asset.declare)");
+  return it->second;
+}
+
+std::vector<Accounts::Posting> Accounts::read_postings(const json::Value& body, const std::string& where) const {
+  const json::Value* list = body.find("postings");
+  if (!list || !list->is_array() || list->items().empty())
+    throw invalid(where, "body.postings: expected a non-empty array, found " + describe(list));
+  std::vector<Posting> postings;
+  postings.reserve(list->items().size());
+  std::map<std::string, Signed> sums;
+  for (size_t i = 0; i < list->items().size(); ++i) {
+    const json::Value& p = list->items()[i];
+    std::string field = "body.postings[" + std::to_string(i) + "]";
+    if (!p.is_object()) throw invalid(where, field + ": expected an object, found " + describe(&p));
+    Posting posting;
+    posting.account = text(p, "account", where);
+    posting.asset = text(p, "asset", where);
+    const json::Value* amount = p.find("amount");
+    auto parsed = amount && amount->is_string() ? money::parse_signed(amount->text()) : std::nullopt;
+    if (!parsed || parsed->is_zero())
+      throw invalid(where, field + ".amount: expected a non-zero signed decimal string, found " + describe(amount));
+    posting.amount = *parsed;
+    require_account(posting.account, field + ".account", where);
+    require_asset(posting.asset, field + ".asset", where);
+    if (!money::add(sums[posting.asset], posting.amount))
+      throw invalid(where, field + ": the postings' sum overflows 2^128");
+    postings.push_back(std::move(posting));
+  }
+  for (const auto& [asset, sum] : sums)
+    if (!sum.is_zero())
+      throw invalid(where, "body.postings: expected the " + asset + " postings to sum to 0, found " + money::to_string(sum));
+  return postings;
+}
+
+void Accounts::post(const std::vector<Posting>& postings, const std::string& where) {
+  // Apply all postings first: an account may be debited and credited in one entry.
+  std::vector<const Signed*> after;
+  after.reserve(postings.size());
+  for (const Posting& p : postings) {
+    Signed& balance = balances_[p.account + '\n' + p.asset];
+    if (!money::add(balance, p.amount))
+      throw invalid(where, "balance of " + p.account + " in " + p.asset + " overflows 2^128");
+    after.push_back(&balance);
+  }
+  for (size_t i = 0; i < postings.size(); ++i) {
+    const Posting& p = postings[i];
+    if (after[i]->negative && assets_.at(p.asset).issuer != p.account)
+      throw invalid(where, "balance of " + p.account + " in " + p.asset + " would be " +
+                               money::to_string(*after[i]) + ": only the asset's issuer may go below 0");
+  }
+}
+
+void Accounts::genesis(const json::Value& body, uint64_t seq, const std::string& where) {
+  if (seq != 0) throw invalid(where, "genesis may only be the first entry, found it at seq " + std::to_string(seq));
+  const std::string& origin = text(body, "origin", where);
+  if (!crypto::valid_key_name(origin))
+    throw invalid(where, "body.origin: expected a name without spaces or '+', found \"" + origin + "\"");
+  if (!crypto::parse_verifier_key(text(body, "vkey", where)))
+    throw invalid(where, "body.vkey: expected a verifier key name+keyid+base64");
+  if (const json::Value* d = body.find("declare_accounts")) {
+    if (!d->is_bool()) throw invalid(where, "body.declare_accounts: expected true or false, found " + describe(d));
+    declare_accounts_ = d->as_bool();
+  }
+}
+
+void Accounts::fee(const json::Value& body, const std::string& where) {
+  std::vector<Posting> postings = read_postings(body, where);
+  if (const json::Value* calls = body.find("calls")) {
+    // A settlement: many calls' credits accumulated into one entry.
+    if (!calls->is_array() || calls->items().empty())
+      throw invalid(where, "body.calls: expected a non-empty array of call ids, found " + describe(calls));
+    for (const json::Value& c : calls->items()) {
+      if (!c.is_string() || c.text().empty()) throw invalid(where, "body.calls: expected call ids as strings");
+      claim_id("call", c.text(), where);
+    }
+    post(postings, where);
+    return;
+  }
+  claim_id("call", text(body, "call", where), where);
+  Money fee = money_field(body, "fee", where);
+  const std::string& payer = text(body, "payer", where);
+  const Posting& first = postings[0];
+  if (first.account != payer || first.asset != fee.asset || !first.amount.negative ||
+      first.amount.magnitude != fee.amount)
+    throw invalid(where, "body.postings[0]: expected the payer's debit " + payer + " -" +
+                             money::to_string(fee.amount) + " " + fee.asset + ", found " + first.account + " " +
+                             money::to_string(first.amount) + " " + first.asset);
+  if (const json::Value* split = body.find("split")) {
+    std::vector<money::Credit> credits = money::flatten_split(*split, fee.amount, where);
+    size_t k = 1;
+    for (const money::Credit& c : credits) {
+      if (c.amount == 0) continue;
+      std::string field = "body.postings[" + std::to_string(k) + "]";
+      if (k >= postings.size())
+        throw invalid(where, field + ": expected " + c.account + " +" + money::to_string(c.amount) +
+                                 " from the split, found no posting");
+      const Posting& p = postings[k++];
+      if (p.account != c.account || p.asset != fee.asset || p.amount.negative || p.amount.magnitude != c.amount)
+        throw invalid(where, field + ": expected " + c.account + " +" + money::to_string(c.amount) + " " + fee.asset +
+                                 " (largest-remainder split of the recorded weights), found " + p.account + " " +
+                                 money::to_string(p.amount) + " " + p.asset);
+    }
+    if (k != postings.size())
+      throw invalid(where, "body.postings: expected " + std::to_string(k) + " postings from the split, found " +
+                               std::to_string(postings.size()));
+  }
+  post(postings, where);
+}
+
+void Accounts::fingerprint_proof(const json::Value& body, const std::string& where) {
+  const std::string& id = text(body, "proof", where);
+  claim_id("proof", id, where);
+  const std::string& license_id = text(body, "license", where);
+  auto license = licenses_.find(license_id);
+  if (license == licenses_.end()) throw invalid(where, "body.license: no license.grant for \"" + license_id + "\"");
+  crypto::Hash root;
+  crypto::from_hex(license->second.root_hex, root.data(), root.size());
+  const json::Value* list = body.find("fingerprints");
+  if (!list || !list->is_array() || list->items().empty())
+    throw invalid(where, "body.fingerprints: expected a non-empty array, found " + describe(list));
+  for (size_t i = 0; i < list->items().size(); ++i) {
+    const json::Value& f = list->items()[i];
+    std::string field = "body.fingerprints[" + std::to_string(i) + "]";
+    if (!f.is_object()) throw invalid(where, field + ": expected an object");
+    int64_t index = integer(f, "index", 0, static_cast<int64_t>(license->second.fingerprints) - 1, where);
+    // The committed leaf is the canonical JSON of the revealed fingerprint.
+    json::Value leaf = json::Value::object();
+    for (const char* key : {"key", "response", "salt"}) leaf.set(key, json::Value::string(text(f, key, where)));
+    const json::Value* path = f.find("path");
+    if (!path || !path->is_array()) throw invalid(where, field + ".path: expected an array of hex hashes");
+    std::vector<crypto::Hash> proof;
+    for (const json::Value& h : path->items()) {
+      crypto::Hash hash;
+      if (!h.is_string() || !crypto::from_hex(h.text(), hash.data(), hash.size()))
+        throw invalid(where, field + ".path: expected 64-digit hex hashes, found " + describe(&h));
+      proof.push_back(hash);
+    }
+    if (!crypto::verify_inclusion(static_cast<uint64_t>(index), license->second.fingerprints,
+                                  crypto::leaf_hash(json::canonical(leaf)), proof, root))
+      throw invalid(where, field + ": inclusion proof does not verify against the root of license \"" +
+                               license_id + "\"");
+  }
+  proofs_[id] = license_id;
+}
+
+void Accounts::apply(const std::string& type, const json::Value& body, uint64_t seq, const std::string& where) {
+  if (!body.is_object()) throw invalid(where, "body: expected an object, found " + describe(&body));
+  if (!started_ && type != "genesis") throw invalid(where, "expected a genesis entry first, found " + type);
+  started_ = true;
+
+  if (type == "genesis") {
+    genesis(body, seq, where);
+  } else if (type == "checkpoint") {
+    // Checked by the replay (Merkle root and signature); no accounting meaning.
+  } else if (type == "asset.declare") {
+    const std::string& asset = text(body, "asset", where);
+    if (asset.size() > 32 || asset.find_first_of(" \n\t") != std::string::npos)
+      throw invalid(where, "body.asset: expected an asset code of at most 32 bytes without spaces");
+    claim_id("asset", asset, where);
+    int decimals = static_cast<int>(integer(body, "decimals", 0, 38, where));
+    const std::string& issuer = text(body, "issuer", where);
+    if (!valid_account_name(issuer)) throw invalid(where, "body.issuer: expected 1-256 printable bytes");
+    assets_[asset] = Asset{decimals, issuer};
+    accounts_.insert(issuer);
+  } else if (type == "account.open") {
+    const std::string& account = text(body, "account", where);
+    if (!valid_account_name(account)) throw invalid(where, "body.account: expected 1-256 printable bytes");
+    claim_id("account", account, where);
+    accounts_.insert(account);
+  } else if (type == "model.register") {
+    const std::string& id = text(body, "model", where);
+    claim_id("model", id, where);
+    const std::string& owner = text(body, "owner", where);
+    require_account(owner, "body.owner", where);
+    if (!is_sha256_digest(text(body, "digest", where)))
+      throw invalid(where, "body.digest: expected \"sha256:\" and 64 hex digits");
+    const std::string* parent = optional_text(body, "parent", where);
+    if (parent && !models_.count(*parent))
+      throw invalid(where, "body.parent: model \"" + *parent + "\" is not registered");
+    models_[id] = Model{owner, parent ? *parent : std::string()};
+  } else if (type == "license.grant") {
+    const std::string& id = text(body, "license", where);
+    claim_id("license", id, where);
+    const std::string& model = text(body, "model", where);
+    if (!models_.count(model)) throw invalid(where, "body.model: model \"" + model + "\" is not registered");
+    require_account(text(body, "licensee", where), "body.licensee", where);
+    if (!is_sha256_digest(text(body, "digest", where)))
+      throw invalid(where, "body.digest: expected \"sha256:\" and 64 hex digits");
+    int64_t count = integer(body, "fingerprints", 1, int64_t(1) << 32, where);
+    const std::string& root = text(body, "root", where);
+    uint8_t bytes[32];
+    if (!crypto::from_hex(root, bytes, 32)) throw invalid(where, "body.root: expected 64 hex digits");
+    if (body.find("collateral")) require_asset(money_field(body, "collateral", where).asset, "body.collateral.asset", where);
+    licenses_[id] = License{model, static_cast<uint64_t>(count), root};
+  } else if (type == "license.revoke") {
+    const std::string& id = text(body, "license", where);
+    auto it = licenses_.find(id);
+    if (it == licenses_.end()) throw invalid(where, "body.license: no license.grant for \"" + id + "\"");
+    if (it->second.revoked) throw invalid(where, "body.license: license \"" + id + "\" is already revoked");
+    it->second.revoked = true;
+  } else if (type == "collateral.deposit") {
+    claim_id("deposit", text(body, "deposit", where), where);
+    const std::string& license = text(body, "license", where);
+    if (!licenses_.count(license)) throw invalid(where, "body.license: no license.grant for \"" + license + "\"");
+    Money m = money_field(body, "amount", where);
+    require_asset(m.asset, "body.amount.asset", where);
+    const std::string& from = text(body, "from", where);
+    require_account(from, "body.from", where);
+    post({{from, m.asset, Signed::of(m.amount, true)}, {collateral_account(license), m.asset, Signed::of(m.amount)}}, where);
+  } else if (type == "fingerprint.proof") {
+    fingerprint_proof(body, where);
+  } else if (type == "slash") {
+    claim_id("slash", text(body, "slash", where), where);
+    const std::string& license = text(body, "license", where);
+    const std::string& proof = text(body, "proof", where);
+    auto it = proofs_.find(proof);
+    if (it == proofs_.end() || it->second != license)
+      throw invalid(where, "body.proof: expected a fingerprint.proof of license \"" + license + "\", found \"" + proof + "\"");
+    Money m = money_field(body, "amount", where);
+    require_asset(m.asset, "body.amount.asset", where);
+    const std::string& to = text(body, "to", where);
+    require_account(to, "body.to", where);
+    std::string locked_key = collateral_account(license) + '\n' + m.asset;
+    auto locked = balances_.find(locked_key);
+    u128 available = locked == balances_.end() ? 0 : locked->second.magnitude;
+    if (m.amount > available)
+      throw invalid(where, "body.amount: slash of " + money::to_string(m.amount) + " exceeds the locked collateral " +
+                               money::to_string(available) + " " + m.asset + " of license \"" + license + "\"");
+    post({{collateral_account(license), m.asset, Signed::of(m.amount, true)}, {to, m.asset, Signed::of(m.amount)}}, where);
+  } else if (type == "inference.fee") {
+    fee(body, where);
+  } else if (type == "payout") {
+    claim_id("payout", text(body, "payout", where), where);
+    Money m = money_field(body, "amount", where);
+    const Asset& asset = require_asset(m.asset, "body.amount.asset", where);
+    const std::string& account = text(body, "account", where);
+    require_account(account, "body.account", where);
+    post({{account, m.asset, Signed::of(m.amount, true)}, {asset.issuer, m.asset, Signed::of(m.amount)}}, where);
+  } else if (type == "evaluation") {
+    const std::string& id = text(body, "evaluation", where);
+    claim_id("evaluation", id, where);
+    const std::string& model = text(body, "model", where);
+    if (!models_.count(model)) throw invalid(where, "body.model: model \"" + model + "\" is not registered");
+    require_account(text(body, "evaluator", where), "body.evaluator", where);
+    integer(body, "score", -(int64_t(1) << 53) + 1, (int64_t(1) << 53) - 1, where);
+    evaluations_.insert(id);
+  } else if (type == "reward") {
+    claim_id("reward", text(body, "reward", where), where);
+    const std::string& evaluation = text(body, "evaluation", where);
+    if (!evaluations_.count(evaluation))
+      throw invalid(where, "body.evaluation: no evaluation \"" + evaluation + "\" earlier in the ledger");
+    post(read_postings(body, where), where);
+  } else if (type == "transfer") {
+    claim_id("transfer", text(body, "transfer", where), where);
+    post(read_postings(body, where), where);
+  } else if (type == "assert") {
+    const std::string& account = text(body, "account", where);
+    const std::string& asset = text(body, "asset", where);
+    require_asset(asset, "body.asset", where);
+    const json::Value* expected_text = body.find("balance");
+    auto expected = expected_text && expected_text->is_string() ? money::parse_signed(expected_text->text()) : std::nullopt;
+    if (!expected) throw invalid(where, "body.balance: expected a signed decimal string, found " + describe(expected_text));
+    auto it = balances_.find(account + '\n' + asset);
+    Signed actual = it == balances_.end() ? Signed{} : it->second;
+    if (!(actual == *expected))
+      throw invalid(where, "assertion failed: " + account + " holds " + money::to_string(actual) + " " + asset +
+                               ", the entry asserts " + money::to_string(*expected));
+  } else {
+    throw invalid(where, "unknown entry type \"" + type + "\"");
+  }
+}
+
+std::vector<Balance> Accounts::balances() const {
+  std::vector<Balance> out;
+  for (const auto& [key, amount] : balances_) {
+    if (amount.is_zero()) continue;
+    size_t nl = key.find('\n');
+    out.push_back(Balance{key.substr(0, nl), key.substr(nl + 1), amount});
+  }
+  std::sort(out.begin(), out.end(), [](const Balance& a, const Balance& b) {
+    return a.account != b.account ? a.account < b.account : a.asset < b.asset;
+  });
+  return out;
+}
+
+const Accounts::Model* Accounts::model(const std::string& id) const {
+  auto it = models_.find(id);
+  return it == models_.end() ? nullptr : &it->second;
+}
+
+}  // namespace omlkit::ledger

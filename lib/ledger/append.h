@@ -1,0 +1,60 @@
+// Appending a batch to a ledger file, all or nothing, safe with concurrent appenders.
+//
+// Protocol (notes/ledger-rules.md 12): open O_APPEND; flock(LOCK_EX) with a bounded wait;
+// replay the whole file (so a corrupt line is refused, never cut); refuse a torn tail
+// (bytes after the last '\n', or complete lines after the last checkpoint: the rest of an
+// interrupted batch) unless repairing, in which case cut back to the last checkpoint;
+// validate every new entry by replaying it; sign a checkpoint over the new tree; one
+// write; fdatasync; only then return the receipts.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crypto/ed25519.h"
+#include "json/value.h"
+#include "ledger/replay.h"
+#include "ledger/trust.h"
+
+namespace omlkit::ledger {
+
+struct AppendOptions {
+  std::string ledger_path;
+  const crypto::SigningKey* key = nullptr;
+  std::string key_name;       // signature line name; default: the ledger's origin
+  std::string origin;         // for a new ledger's genesis; default "omlkit-ledger"
+  bool declare_accounts = false;  // new ledger: accounts must be opened before use
+  bool repair = false;        // cut a torn tail / unsigned tail before appending
+  const TrustFile* trust = nullptr;
+  int lock_timeout_ms = 30000;
+  std::optional<int64_t> now_millis;  // fixed clock (tests, reproducible examples)
+};
+
+// One entry to append: {"type": T, "body": {...}} and where it came from.
+struct Submitted {
+  std::string where;
+  std::string type;
+  json::Value body;
+};
+
+struct Receipt {
+  uint64_t seq;
+  std::string type;
+  crypto::Hash leaf;
+};
+
+struct AppendResult {
+  bool created = false;
+  uint64_t repaired_bytes = 0;   // bytes cut by --repair
+  std::vector<Receipt> receipts; // one per line written, genesis and checkpoint included
+  Checkpoint checkpoint;
+};
+
+// Reads one submitted entry from a JSON line. Throws data_error(where) when malformed.
+Submitted parse_submitted(std::string_view line, const std::string& where);
+
+AppendResult append_batch(const AppendOptions& options, const std::vector<Submitted>& entries);
+
+}  // namespace omlkit::ledger

@@ -1,0 +1,127 @@
+#include "ledger/replay.h"
+
+#include "io/error.h"
+#include "ledger/entry.h"
+
+namespace omlkit::ledger {
+
+static Error invalid(const std::string& where, const std::string& message) {
+  return Error(exit_code::check_failed, where, message);
+}
+
+Replay::Replay(ReplayOptions options) : options_(options), last_leaf_hex_(zero_hash_hex) {
+  parse_options_.integers_only = true;
+  parse_options_.max_depth = 32;
+  if (options_.trust)
+    for (const TrustedKey& k : options_.trust->keys) verifiers_.push_back(k.verifier);
+}
+
+crypto::Hash Replay::apply(std::string_view line, const std::string& where) {
+  uint64_t seq = tree_.size();
+  if (on_tree) on_tree(seq, tree_.root());
+  json::Value entry;
+  try {
+    entry = json::parse(line, where, parse_options_);
+  } catch (const Error& e) {
+    throw invalid(where, std::string("not valid ledger JSON: ") + e.what());
+  }
+  canonical_.clear();
+  json::write_canonical(entry, canonical_);
+  if (canonical_ != line) {
+    size_t at = 0;
+    while (at < line.size() && at < canonical_.size() && line[at] == canonical_[at]) ++at;
+    throw invalid(where, "line is not in RFC 8785 canonical form (first difference at column " +
+                             std::to_string(at + 1) + ")");
+  }
+  if (!entry.is_object() || entry.members().size() != 6)
+    throw invalid(where, "expected an object with exactly body, prev, seq, ts, type, v");
+  const json::Value* v = entry.find("v");
+  const json::Value* seq_value = entry.find("seq");
+  const json::Value* ts = entry.find("ts");
+  const json::Value* type = entry.find("type");
+  const json::Value* prev = entry.find("prev");
+  const json::Value* body = entry.find("body");
+  if (!v || !seq_value || !ts || !type || !prev || !body)
+    throw invalid(where, "expected an object with exactly body, prev, seq, ts, type, v");
+  if (v->as_int64() != format_version)
+    throw invalid(where, "v: this omlkit reads ledger format version 1, found " + v->text());
+  if (seq_value->as_int64() != static_cast<int64_t>(seq))
+    throw invalid(where, "seq: expected " + std::to_string(seq) + ", found " + seq_value->text());
+  if (!prev->is_string() || prev->text() != last_leaf_hex_)
+    throw invalid(where, "prev: expected the previous line's leaf hash " + last_leaf_hex_ + ", found " +
+                             (prev->is_string() ? prev->text() : std::string("a non-string")));
+  if (!ts->is_string() || !valid_timestamp(ts->text()))
+    throw invalid(where, "ts: expected YYYY-MM-DDTHH:MM:SS.mmmZ");
+  if (ts->text() < last_ts_)
+    throw invalid(where, "ts: " + ts->text() + " is earlier than the previous entry's " + last_ts_);
+  if (!type->is_string() || !is_entry_type(type->text()))
+    throw invalid(where, "type: unknown entry type " + json::canonical(*type));
+
+  const std::string& t = type->text();
+  if (t == "genesis") {
+    accounts_.apply(t, *body, seq, where);  // checks it is the first line
+    origin_ = body->find("origin")->text();
+    if (!options_.trust) verifiers_.push_back(*crypto::parse_verifier_key(body->find("vkey")->text()));
+  } else if (t == "checkpoint") {
+    check_checkpoint(*body, seq, where);
+  } else {
+    accounts_.apply(t, *body, seq, where);
+  }
+  batch_types_.insert(t);
+
+  crypto::Hash leaf = crypto::leaf_hash(line);
+  tree_.append(leaf);
+  last_leaf_ = leaf;
+  last_leaf_hex_ = crypto::to_hex(leaf);
+  last_ts_ = ts->text();
+  if (t == "checkpoint") {
+    signed_size_ = tree_.size();
+    batch_types_.clear();
+  }
+  return leaf;
+}
+
+void Replay::check_checkpoint(const json::Value& body, uint64_t seq, const std::string& where) {
+  if (seq == 0) throw invalid(where, "expected a genesis entry first, found checkpoint");
+  const json::Value* size = body.find("size");
+  const json::Value* root = body.find("root");
+  const json::Value* note = body.find("note");
+  if (!size || !root || !note || !root->is_string() || !note->is_string())
+    throw invalid(where, "body: expected size, root and note");
+  if (size->as_int64() != static_cast<int64_t>(seq))
+    throw invalid(where, "body.size: expected " + std::to_string(seq) + " (the entries before it), found " + size->text());
+  crypto::Hash expected_root = tree_.root();
+  std::string expected_b64 = crypto::base64_encode(
+      std::string_view(reinterpret_cast<const char*>(expected_root.data()), expected_root.size()));
+  if (root->text() != expected_b64)
+    throw invalid(where, "body.root: expected the Merkle root " + expected_b64 + " of entries 0.." +
+                             std::to_string(seq - 1) + ", found " + root->text());
+  std::string text = crypto::checkpoint_text(origin_, seq, expected_root);
+  if (options_.check_signatures) {
+    crypto::OpenedNote opened = crypto::open_note(note->text(), verifiers_);
+    if (opened.malformed || opened.text != text)
+      throw invalid(where, "body.note: expected a signed note of \"" + origin_ + "\\n" + std::to_string(seq) +
+                               "\\n" + expected_b64 + "\\n\"");
+    if (opened.signers.empty())
+      throw invalid(where, "body.note: no signature by a trusted key verifies");
+    if (options_.trust) {
+      bool authorised = false;
+      std::string refused;
+      for (const std::string& name : opened.signers) {
+        const TrustedKey* key = options_.trust->find(name);
+        bool all = true;
+        for (const std::string& type : batch_types_) {
+          if (!key->allows(type)) {
+            all = false;
+            refused = name + " may not sign " + type + " entries";
+          }
+        }
+        authorised = authorised || all;
+      }
+      if (!authorised) throw invalid(where, "body.note: the batch it closes is not authorised: " + refused);
+    }
+  }
+  checkpoints_.push_back(Checkpoint{seq, expected_root, note->text()});
+}
+
+}  // namespace omlkit::ledger

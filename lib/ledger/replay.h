@@ -1,0 +1,75 @@
+// Replays ledger lines in order and checks everything one line can be checked for:
+// canonical form, envelope, hash chain, timestamps, Merkle checkpoints and their
+// signatures, batch authorisation, then the accounting of ledger/accounts.h.
+//
+// Both ledger-verify (over a file) and ledger-append (over the file, then the new batch)
+// use it, so an append can never write what verify would refuse.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crypto/merkle.h"
+#include "crypto/signed_note.h"
+#include "ledger/accounts.h"
+#include "ledger/trust.h"
+
+namespace omlkit::ledger {
+
+struct ReplayOptions {
+  // Keys allowed to sign checkpoints. Null: the genesis entry's key, for every type.
+  const TrustFile* trust = nullptr;
+  bool check_signatures = true;
+};
+
+struct Checkpoint {
+  uint64_t size;  // leaves [0, size) are covered; the checkpoint line itself is leaf `size`
+  crypto::Hash root;
+  std::string note;
+};
+
+class Replay {
+ public:
+  explicit Replay(ReplayOptions options = {});
+
+  // Checks and applies one line (without '\n'). Throws Error(exit 1) at `where`.
+  // Returns the line's leaf hash.
+  crypto::Hash apply(std::string_view line, const std::string& where);
+
+  void check_signatures(bool on) { options_.check_signatures = on; }
+
+  uint64_t size() const { return tree_.size(); }
+  const crypto::Hash& last_leaf() const { return last_leaf_; }
+  crypto::Hash root() const { return tree_.root(); }
+  const std::string& last_ts() const { return last_ts_; }
+  const std::string& origin() const { return origin_; }
+  // Lines applied after the last checkpoint (an unsigned tail when non-zero at the end).
+  uint64_t unsigned_lines() const { return tree_.size() - signed_size_; }
+  const std::vector<Checkpoint>& checkpoints() const { return checkpoints_; }
+  const Accounts& accounts() const { return accounts_; }
+  // Called with (size, root) before each line is added, and once more by finish_roots().
+  std::function<void(uint64_t, const crypto::Hash&)> on_tree;
+
+ private:
+  void check_checkpoint(const json::Value& body, uint64_t seq, const std::string& where);
+
+  ReplayOptions options_;
+  crypto::CompactRange tree_;
+  crypto::Hash last_leaf_{};
+  std::string last_leaf_hex_;
+  std::string last_ts_;
+  std::string origin_;
+  std::vector<crypto::NoteVerifier> verifiers_;
+  std::set<std::string> batch_types_;  // entry types since the last checkpoint
+  uint64_t signed_size_ = 0;           // lines up to and including the last checkpoint
+  std::vector<Checkpoint> checkpoints_;
+  Accounts accounts_;
+  json::ParseOptions parse_options_;
+  std::string canonical_;  // scratch buffer
+};
+
+}  // namespace omlkit::ledger

@@ -1,0 +1,176 @@
+#include "ledger/verify.h"
+
+#include "io/error.h"
+#include "io/line_reader.h"
+
+namespace omlkit::ledger {
+
+static std::string b64(const crypto::Hash& h) {
+  return crypto::base64_encode(std::string_view(reinterpret_cast<const char*>(h.data()), h.size()));
+}
+
+TrustedHead load_trusted_head(const std::string& path, const std::vector<crypto::NoteVerifier>& verifiers) {
+  std::string content = io::read_file(path);
+  std::string note = content;
+  if (!content.empty() && content[0] == '{') {
+    // A receipt or ledger line: the note is in "note" or "body.note".
+    json::Value v = json::parse(content, path);
+    const json::Value* n = v.find("note");
+    if (!n && v.find("body")) n = v.find("body")->find("note");
+    if (!n || !n->is_string()) throw data_error(path, "expected a checkpoint note or a JSON object with \"note\"");
+    note = n->text();
+  }
+  crypto::OpenedNote opened = crypto::open_note(note, verifiers);
+  if (opened.malformed) throw data_error(path, "not a signed note");
+  if (opened.signers.empty()) throw data_error(path, "no signature on the trusted checkpoint verifies with a known key");
+  // tlog-checkpoint body: origin, size, base64 root.
+  std::vector<std::string> lines;
+  size_t start = 0;
+  for (size_t nl; (nl = opened.text.find('\n', start)) != std::string::npos; start = nl + 1)
+    lines.push_back(opened.text.substr(start, nl - start));
+  TrustedHead head;
+  std::string root_bytes;
+  auto size = lines.size() >= 3 ? json::parse(lines[1], path).as_int64() : std::nullopt;
+  if (lines.size() < 3 || !size || *size < 0 || !crypto::base64_decode(lines[2], &root_bytes) || root_bytes.size() != 32)
+    throw data_error(path, "expected a checkpoint note: origin, tree size and base64 root lines");
+  head.origin = lines[0];
+  head.size = static_cast<uint64_t>(*size);
+  std::copy(root_bytes.begin(), root_bytes.end(), head.root.begin());
+  head.source = path;
+  return head;
+}
+
+VerifyReport verify_ledger(const std::string& path, const VerifyOptions& options) {
+  VerifyReport report;
+  ReplayOptions replay_options;
+  replay_options.trust = options.trust;
+  Replay replay(replay_options);
+
+  // Leaf hashes are kept only when a proof is asked for (32 bytes per entry).
+  std::vector<crypto::Hash> leaves;
+  bool keep_leaves = options.prove_seq.has_value() || options.trusted.has_value();
+  std::optional<crypto::Hash> root_at_trusted;
+  if (options.trusted) {
+    uint64_t want = options.trusted->size;
+    replay.on_tree = [&](uint64_t size, const crypto::Hash& root) {
+      if (size == want) root_at_trusted = root;
+    };
+  }
+
+  io::LineReader reader(path);
+  std::string_view line;
+  try {
+    while (reader.next(&line)) {
+      if (reader.ended_without_newline()) {
+        report.torn_bytes = line.size();
+        break;
+      }
+      crypto::Hash leaf = replay.apply(line, reader.where());
+      if (keep_leaves) leaves.push_back(leaf);
+    }
+  } catch (const Error& e) {
+    if (e.code() != exit_code::check_failed) throw;
+    report.exit_code = exit_code::check_failed;
+    report.where = e.where();
+    report.message = e.what();
+  }
+  report.entries = replay.size();
+  report.root = replay.root();
+  report.checkpoints = replay.checkpoints();
+  report.unsigned_lines = replay.unsigned_lines();
+  report.signed_entries = report.entries - report.unsigned_lines;
+  if (report.exit_code) return report;
+
+  if (report.entries == 0 && !report.torn_bytes) {
+    report.exit_code = exit_code::check_failed;
+    report.where = path;
+    report.message = "empty ledger: expected a genesis entry";
+    return report;
+  }
+  if (options.trusted) {
+    const TrustedHead& t = *options.trusted;
+    if (t.size == report.entries) root_at_trusted = report.root;
+    if (t.origin != replay.origin()) {
+      report.exit_code = exit_code::check_failed;
+      report.where = t.source;
+      report.message = "trusted checkpoint is for origin \"" + t.origin + "\", this ledger is \"" + replay.origin() + "\"";
+      return report;
+    }
+    uint64_t last_size = replay.checkpoints().empty() ? 0 : replay.checkpoints().back().size;
+    if (t.size > last_size) {
+      report.exit_code = exit_code::check_failed;
+      report.where = path;
+      report.message = "rollback: the trusted checkpoint covers " + std::to_string(t.size) +
+                       " entries, this ledger's last checkpoint covers only " + std::to_string(last_size);
+      return report;
+    }
+    if (!root_at_trusted || *root_at_trusted != t.root) {
+      report.exit_code = exit_code::check_failed;
+      report.where = path;
+      report.message = "fork: the first " + std::to_string(t.size) + " entries have root " +
+                       (root_at_trusted ? b64(*root_at_trusted) : "?") + ", the trusted checkpoint says " + b64(t.root);
+      return report;
+    }
+    const Checkpoint& last = replay.checkpoints().back();
+    report.consistency = crypto::consistency_proof(std::span(leaves).first(last.size), t.size);
+  }
+  if (options.prove_seq) {
+    uint64_t seq = *options.prove_seq;
+    if (replay.checkpoints().empty() || seq >= replay.checkpoints().back().size) {
+      report.exit_code = exit_code::check_failed;
+      report.where = path;
+      report.message = "--prove " + std::to_string(seq) + ": entry is not covered by a checkpoint";
+      return report;
+    }
+    const Checkpoint& last = replay.checkpoints().back();
+    std::span<const crypto::Hash> covered = std::span(leaves).first(last.size);
+    report.proof = InclusionProof{seq, last.size, leaves[seq], last.root, crypto::inclusion_proof(covered, seq)};
+  }
+  if (options.keep_balances) report.balances = replay.accounts().balances();
+  if (report.torn_bytes || report.unsigned_lines) {
+    report.exit_code = exit_code::torn_tail;
+    report.where = path;
+    report.message = report.torn_bytes
+        ? "torn tail: " + std::to_string(report.torn_bytes) + " bytes after the last newline"
+        : "torn tail: " + std::to_string(report.unsigned_lines) + " complete lines after the last checkpoint";
+    report.message += " (an interrupted append; ledger-append --repair cuts it)";
+  }
+  return report;
+}
+
+json::Value inclusion_proof_json(const InclusionProof& p) {
+  json::Value v = json::Value::object();
+  v.set("type", json::Value::string("inclusion"));
+  v.set("seq", json::Value::integer(static_cast<int64_t>(p.seq)));
+  v.set("size", json::Value::integer(static_cast<int64_t>(p.size)));
+  v.set("leaf", json::Value::string(crypto::to_hex(p.leaf)));
+  v.set("root", json::Value::string(crypto::to_hex(p.root)));
+  json::Value path = json::Value::array();
+  for (const auto& h : p.path) path.push_back(json::Value::string(crypto::to_hex(h)));
+  v.set("path", std::move(path));
+  return v;
+}
+
+bool check_inclusion_proof(const json::Value& v, const std::string& where, InclusionProof* out) {
+  auto hash = [&](const json::Value* s, const char* field) {
+    crypto::Hash h;
+    if (!s || !s->is_string() || !crypto::from_hex(s->text(), h.data(), h.size()))
+      throw data_error(where, std::string(field) + ": expected 64 hex digits");
+    return h;
+  };
+  auto count = [&](const char* field) {
+    const json::Value* s = v.find(field);
+    auto n = s ? s->as_int64() : std::nullopt;
+    if (!n || *n < 0) throw data_error(where, std::string(field) + ": expected a non-negative integer");
+    return static_cast<uint64_t>(*n);
+  };
+  if (!v.is_object()) throw data_error(where, "expected an inclusion proof object");
+  InclusionProof p{count("seq"), count("size"), hash(v.find("leaf"), "leaf"), hash(v.find("root"), "root"), {}};
+  const json::Value* path = v.find("path");
+  if (!path || !path->is_array()) throw data_error(where, "path: expected an array");
+  for (const auto& h : path->items()) p.path.push_back(hash(&h, "path[]"));
+  *out = p;
+  return crypto::verify_inclusion(p.seq, p.size, p.leaf, p.path, p.root);
+}
+
+}  // namespace omlkit::ledger

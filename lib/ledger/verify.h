@@ -1,0 +1,63 @@
+// Offline audit of a ledger file in one streaming pass (ledger/replay.h does the checks).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crypto/merkle.h"
+#include "json/value.h"
+#include "ledger/accounts.h"
+#include "ledger/replay.h"
+#include "ledger/trust.h"
+
+namespace omlkit::ledger {
+
+// A checkpoint an auditor kept from earlier: the ledger must extend it.
+struct TrustedHead {
+  std::string origin;
+  uint64_t size;
+  crypto::Hash root;
+  std::string source;  // file name, for messages
+};
+
+// Reads a kept checkpoint: a C2SP signed note, or a checkpoint receipt / ledger line
+// (JSON with "note"). Signatures are checked by the verifier against the trust keys.
+TrustedHead load_trusted_head(const std::string& path, const std::vector<crypto::NoteVerifier>& verifiers);
+
+struct VerifyOptions {
+  const TrustFile* trust = nullptr;
+  std::optional<uint64_t> prove_seq;  // make an inclusion proof for this entry
+  std::optional<TrustedHead> trusted;
+  bool keep_balances = false;
+};
+
+struct InclusionProof {
+  uint64_t seq, size;
+  crypto::Hash leaf, root;
+  std::vector<crypto::Hash> path;
+};
+
+struct VerifyReport {
+  int exit_code = 0;       // 0 valid, 1 invalid, 3 torn tail only
+  std::string where;       // place of the first failure
+  std::string message;     // what was expected and found
+  uint64_t entries = 0;    // complete lines checked
+  uint64_t signed_entries = 0;  // entries covered by the last checkpoint, itself included
+  std::vector<Checkpoint> checkpoints;
+  crypto::Hash root{};     // Merkle root of all complete lines
+  uint64_t torn_bytes = 0;
+  uint64_t unsigned_lines = 0;
+  std::vector<Balance> balances;
+  std::optional<InclusionProof> proof;
+  std::vector<crypto::Hash> consistency;  // from the trusted head to the last checkpoint
+};
+
+VerifyReport verify_ledger(const std::string& path, const VerifyOptions& options);
+
+// Checks a proof made by --prove: the path leads from the leaf to the root.
+bool check_inclusion_proof(const json::Value& proof, const std::string& where, InclusionProof* out);
+json::Value inclusion_proof_json(const InclusionProof& proof);
+
+}  // namespace omlkit::ledger

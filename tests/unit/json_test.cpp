@@ -1,0 +1,106 @@
+// RFC 8785 canonical output against the cyberphone vectors and ES6 number samples, and the
+// strict parser's refusals.
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "io/error.h"
+#include "json/value.h"
+#include "test_support.h"
+
+using namespace omlkit;
+using omlkit::test::slurp;
+using omlkit::test::test_path;
+
+TEST(JsonCanonical, cyberphone_vectors_are_byte_exact) {
+  for (const char* name : {"arrays", "french", "structures", "unicode", "values", "weird"}) {
+    std::string input = slurp(test_path(std::string("vectors/jcs-cyberphone/input/") + name + ".json"));
+    std::string expected = slurp(test_path(std::string("vectors/jcs-cyberphone/output/") + name + ".json"));
+    ASSERT_FALSE(input.empty()) << name;
+    EXPECT_EQ(json::canonical(json::parse(input, name)), expected) << name;
+  }
+}
+
+TEST(JsonCanonical, es6_number_samples_match) {
+  auto doc = nlohmann::json::parse(slurp(test_path("vectors/derived/jcs_es6_numbers.json")));
+  int checked = 0;
+  for (const auto& sample : doc["samples"]) {
+    uint64_t bits = std::stoull(sample["ieee754_hex"].get<std::string>(), nullptr, 16);
+    double d = std::bit_cast<double>(bits);
+    if (sample["expected"].is_string()) {
+      EXPECT_EQ(json::format_es6_number(d), sample["expected"].get<std::string>()) << sample.dump();
+      ++checked;
+    } else {
+      EXPECT_THROW(json::format_es6_number(d), Error) << sample.dump();
+    }
+  }
+  EXPECT_GE(checked, 20);
+}
+
+TEST(JsonCanonical, keys_sort_by_utf16_code_units_not_bytes) {
+  // U+1F602 (surrogates D83D DE02) sorts before U+FB33 in UTF-16, after it in UTF-8.
+  json::Value v = json::parse("{\"\xEF\xAC\xB3\":1,\"\xF0\x9F\x98\x82\":2,\"a\":3}", "t");
+  EXPECT_EQ(json::canonical(v), "{\"a\":3,\"\xF0\x9F\x98\x82\":2,\"\xEF\xAC\xB3\":1}");
+}
+
+TEST(JsonCanonical, strings_escape_only_what_rfc8785_requires) {
+  json::Value v = json::parse(R"(["\u0001\b\t\n\f\r\"\\\/\u007f\u00e9"])", "t");
+  EXPECT_EQ(json::canonical(v), "[\"\\u0001\\b\\t\\n\\f\\r\\\"\\\\/\x7f\xC3\xA9\"]");
+}
+
+static std::string parse_error(const std::string& text, json::ParseOptions options = {}) {
+  try {
+    json::parse(text, "in.jsonl:7", options);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), 65);
+    EXPECT_EQ(e.where(), "in.jsonl:7");
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+TEST(JsonParse, duplicate_keys_are_refused) {
+  EXPECT_NE(parse_error(R"({"a":1,"b":2,"a":3})").find("duplicate key \"a\""), std::string::npos);
+  std::string big = "{";
+  for (int i = 0; i < 40; ++i) big += "\"k" + std::to_string(i) + "\":1,";
+  big += "\"k7\":2}";
+  EXPECT_NE(parse_error(big).find("duplicate key \"k7\""), std::string::npos);
+}
+
+TEST(JsonParse, invalid_utf8_and_lone_surrogates_are_refused) {
+  EXPECT_NE(parse_error("[\"\xC0\xAF\"]").find("invalid UTF-8"), std::string::npos);  // overlong
+  EXPECT_NE(parse_error("[\"\xED\xA0\x80\"]").find("invalid UTF-8"), std::string::npos);  // encoded surrogate
+  EXPECT_NE(parse_error("[\"\xF4\x90\x80\x80\"]").find("invalid UTF-8"), std::string::npos);  // > U+10FFFF
+  EXPECT_NE(parse_error(R"(["\ud800"])").find("lone high surrogate"), std::string::npos);
+  EXPECT_NE(parse_error(R"(["\udc00x"])").find("lone low surrogate"), std::string::npos);
+  EXPECT_EQ(json::parse(R"(["\ud83d\ude02"])", "t").items()[0].text(), "\xF0\x9F\x98\x82");
+}
+
+TEST(JsonParse, malformed_texts_are_refused_with_a_column) {
+  EXPECT_NE(parse_error("{\"a\":01}").find("leading zero"), std::string::npos);
+  EXPECT_NE(parse_error("{\"a\":1,}").find("column 8"), std::string::npos);
+  EXPECT_NE(parse_error("[1] x").find("expected end of JSON text"), std::string::npos);
+  EXPECT_NE(parse_error("[\"a\tb\"]").find("raw control character"), std::string::npos);
+  EXPECT_NE(parse_error("[tru]").find("expected 'true'"), std::string::npos);
+  EXPECT_NE(parse_error("").find("end of input"), std::string::npos);
+  EXPECT_NE(parse_error(std::string(100, '[') + std::string(100, ']')).find("nesting deeper"), std::string::npos);
+}
+
+TEST(JsonParse, ledger_mode_takes_only_safe_integers) {
+  json::ParseOptions ledger;
+  ledger.integers_only = true;
+  EXPECT_NE(parse_error("[1.5]", ledger).find("expected an integer"), std::string::npos);
+  EXPECT_NE(parse_error("[1e3]", ledger).find("expected an integer"), std::string::npos);
+  EXPECT_NE(parse_error("[9007199254740992]", ledger).find("outside"), std::string::npos);
+  EXPECT_NE(parse_error("[-0]", ledger).find("-0"), std::string::npos);
+  EXPECT_EQ(json::parse("[-9007199254740991]", "t", ledger).items()[0].as_int64(), -9007199254740991LL);
+}
+
+TEST(JsonParse, numbers_keep_their_exact_text) {
+  json::Value v = json::parse("[123456789012345678901234567890, 1E400, 0.1]", "t");
+  EXPECT_EQ(v.items()[0].text(), "123456789012345678901234567890");
+  EXPECT_FALSE(v.items()[0].as_int64().has_value());
+  EXPECT_THROW(json::canonical(json::parse("[1E400]", "t")), Error);  // Infinity has no JSON form
+}

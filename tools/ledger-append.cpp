@@ -1,0 +1,83 @@
+// ledger-append: append entries to a hash-chained, signed ledger, all or nothing.
+#include <cstdio>
+
+#include "io/error.h"
+#include "io/line_reader.h"
+#include "io/output.h"
+#include "ledger/append.h"
+#include "tool.h"
+
+using namespace omlkit;
+
+int main(int argc, char** argv) {
+  CLI::App app{"Append JSON-lines entries ({\"type\":...,\"body\":{...}}) to a signed, hash-chained ledger "
+               "as one all-or-nothing batch ending in a signed checkpoint.", "ledger-append"};
+  tool::add_standard_flags(app);
+  ledger::AppendOptions options;
+  std::string key_path, trust_path;
+  std::vector<std::string> inputs;
+  bool print_key = false;
+  int64_t fixed_time = -1;
+  double lock_timeout = 30;
+  app.add_option("--ledger", options.ledger_path, "Ledger file (created with a genesis entry when absent)")->required();
+  app.add_option("--key", key_path, "Ed25519 private key (PEM, from: openssl genpkey -algorithm ed25519)")->required();
+  app.add_option("--key-name", options.key_name, "Name in the checkpoint signature (default: the ledger's origin)");
+  app.add_option("--origin", options.origin, "Origin of a new ledger (default: omlkit-ledger)");
+  app.add_flag("--declare-accounts", options.declare_accounts, "New ledger: every account must be opened first");
+  app.add_option("--trust", trust_path, "Trust file: keys allowed to sign (default: the genesis key)");
+  app.add_flag("--repair", options.repair, "Cut a torn tail (an interrupted append) before appending");
+  app.add_option("--lock-timeout", lock_timeout, "Seconds to wait for the ledger lock (exit 75 after)")->capture_default_str();
+  app.add_flag("--print-key", print_key, "Print the verifier key (for trust files) and exit");
+  app.add_option("--timestamp", fixed_time, "Use this Unix time in milliseconds instead of the clock (tests)");
+  app.add_option("inputs", inputs, "Entry files (JSON lines, .zst ok; - or none: stdin)");
+
+  return tool::run(app, argc, argv, [&] {
+    crypto::SigningKey key = crypto::SigningKey::load_pem(key_path);
+    options.key = &key;
+    if (print_key) {
+      std::string name = !options.key_name.empty() ? options.key_name
+                         : !options.origin.empty() ? options.origin : "omlkit-ledger";
+      std::printf("%s\n", crypto::verifier_key_string(crypto::make_verifier(name, key.public_key())).c_str());
+      return 0;
+    }
+    ledger::TrustFile trust;
+    if (!trust_path.empty()) {
+      trust = ledger::load_trust_file(trust_path);
+      options.trust = &trust;
+    }
+    options.lock_timeout_ms = static_cast<int>(lock_timeout * 1000);
+    if (fixed_time >= 0) options.now_millis = fixed_time;
+
+    // Read and check the whole batch before touching the ledger.
+    std::vector<ledger::Submitted> entries;
+    if (inputs.empty()) inputs.push_back("-");
+    for (const std::string& input : inputs) {
+      io::LineReader reader(input);
+      std::string_view line;
+      while (reader.next(&line))
+        if (!line.empty()) entries.push_back(ledger::parse_submitted(line, reader.where()));
+    }
+
+    ledger::AppendResult result = ledger::append_batch(options, entries);
+    if (result.repaired_bytes)
+      tool::warn(options.ledger_path, "cut a torn tail of " + std::to_string(result.repaired_bytes) + " bytes");
+
+    io::Output out(1);
+    for (const ledger::Receipt& r : result.receipts) {
+      json::Value receipt = json::Value::object();
+      receipt.set("type", json::Value::string(r.type == "checkpoint" ? "checkpoint" : "receipt"));
+      receipt.set("seq", json::Value::integer(static_cast<int64_t>(r.seq)));
+      receipt.set("entry", json::Value::string(r.type));
+      receipt.set("leaf", json::Value::string(crypto::to_hex(r.leaf)));
+      if (r.type == "checkpoint") {
+        receipt.set("size", json::Value::integer(static_cast<int64_t>(result.checkpoint.size)));
+        receipt.set("root", json::Value::string(crypto::to_hex(result.checkpoint.root)));
+        receipt.set("note", json::Value::string(result.checkpoint.note));
+      }
+      json::write_canonical(receipt, out.buffer());
+      out.buffer() += '\n';
+    }
+    out.flush();
+    return 0;
+  });
+}

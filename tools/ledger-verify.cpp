@@ -1,0 +1,110 @@
+// ledger-verify: audit a ledger offline (chain, canonical form, checkpoints, signatures,
+// accounting) and print proofs.
+#include "io/error.h"
+#include "io/line_reader.h"
+#include "io/output.h"
+#include "ledger/verify.h"
+#include "tool.h"
+
+using namespace omlkit;
+
+static std::string base64_of(const crypto::Hash& h) {
+  return crypto::base64_encode(std::string_view(reinterpret_cast<const char*>(h.data()), h.size()));
+}
+
+int main(int argc, char** argv) {
+  CLI::App app{"Audit a ledger offline in one streaming pass: framing, canonical JSON, hash chain, Merkle "
+               "checkpoints and signatures, then the accounting replay.", "ledger-verify"};
+  tool::add_standard_flags(app);
+  std::string path, trust_path, trusted_path, check_proof_path;
+  bool as_json = false, balances = false;
+  int64_t prove = -1;
+  app.add_option("ledger", path, "Ledger file (.zst ok)")->required();
+  app.add_option("--trust", trust_path, "Trust file: keys and the entry types each may sign");
+  app.add_flag("--json", as_json, "Print the report as one JSON line");
+  app.add_flag("--balances", balances, "Print final balances as JSON lines");
+  app.add_option("--prove", prove, "Print an inclusion proof for entry SEQ against the last checkpoint");
+  app.add_option("--check-proof", check_proof_path, "Check an inclusion proof made by --prove against this ledger");
+  app.add_option("--trusted", trusted_path, "A checkpoint kept earlier: fail unless this ledger extends it");
+
+  return tool::run(app, argc, argv, [&] {
+    ledger::TrustFile trust;
+    ledger::VerifyOptions options;
+    std::vector<crypto::NoteVerifier> verifiers;
+    if (!trust_path.empty()) {
+      trust = ledger::load_trust_file(trust_path);
+      options.trust = &trust;
+      for (const auto& k : trust.keys) verifiers.push_back(k.verifier);
+    } else if (!trusted_path.empty()) {
+      throw Error(exit_code::usage, "", "--trusted needs --trust: the keys that signed the kept checkpoint");
+    }
+    if (!trusted_path.empty()) options.trusted = ledger::load_trusted_head(trusted_path, verifiers);
+    if (prove >= 0) options.prove_seq = static_cast<uint64_t>(prove);
+    options.keep_balances = balances;
+    if (trust_path.empty() && !as_json)
+      tool::warn(path, "no --trust file: checkpoint signatures are checked against the genesis key only");
+
+    ledger::VerifyReport report = ledger::verify_ledger(path, options);
+
+    io::Output out(1);
+    if (!check_proof_path.empty() && report.exit_code != exit_code::check_failed) {
+      ledger::InclusionProof proof;
+      std::string text = io::read_file(check_proof_path);
+      bool valid = ledger::check_inclusion_proof(json::parse(text, check_proof_path), check_proof_path, &proof);
+      bool known_root = false;
+      for (const auto& c : report.checkpoints) known_root |= c.size == proof.size && c.root == proof.root;
+      if (!valid || !known_root) {
+        report.exit_code = exit_code::check_failed;
+        report.where = check_proof_path;
+        report.message = !valid ? "inclusion proof does not lead from the leaf to the root"
+                                : "the proof's root is not a checkpoint of this ledger";
+      }
+    }
+    if (as_json) {
+      json::Value v = json::Value::object();
+      v.set("type", json::Value::string("verify"));
+      v.set("ok", json::Value::boolean(report.exit_code == 0));
+      v.set("exit", json::Value::integer(report.exit_code));
+      v.set("entries", json::Value::integer(static_cast<int64_t>(report.entries)));
+      v.set("checkpoints", json::Value::integer(static_cast<int64_t>(report.checkpoints.size())));
+      v.set("root", json::Value::string(crypto::to_hex(report.root)));
+      if (!report.checkpoints.empty()) {
+        v.set("signed_size", json::Value::integer(static_cast<int64_t>(report.checkpoints.back().size)));
+        v.set("signed_root", json::Value::string(crypto::to_hex(report.checkpoints.back().root)));
+      }
+      if (report.exit_code) {
+        v.set("where", json::Value::string(report.where));
+        v.set("error", json::Value::string(report.message));
+      }
+      out.line(json::canonical(v));
+    }
+    if (report.exit_code && !as_json) tool::error(report.where, report.message);
+    if (report.exit_code == exit_code::check_failed) return report.exit_code;
+
+    if (report.proof) out.line(json::canonical(ledger::inclusion_proof_json(*report.proof)));
+    if (options.trusted) {
+      json::Value c = json::Value::object();
+      c.set("type", json::Value::string("consistency"));
+      c.set("old_size", json::Value::integer(static_cast<int64_t>(options.trusted->size)));
+      c.set("new_size", json::Value::integer(static_cast<int64_t>(report.checkpoints.back().size)));
+      json::Value path_json = json::Value::array();
+      for (const auto& h : report.consistency) path_json.push_back(json::Value::string(crypto::to_hex(h)));
+      c.set("path", std::move(path_json));
+      if (!as_json) out.line(json::canonical(c));
+    }
+    for (const auto& b : report.balances) {
+      json::Value v = json::Value::object();
+      v.set("type", json::Value::string("balance"));
+      v.set("account", json::Value::string(b.account));
+      v.set("asset", json::Value::string(b.asset));
+      v.set("balance", json::Value::string(money::to_string(b.amount)));
+      out.line(json::canonical(v));
+    }
+    if (!as_json && !report.proof && report.balances.empty() && report.exit_code == 0 && !options.trusted) {
+      const auto& last = report.checkpoints.back();
+      out.line("ok: " + std::to_string(report.entries) + " entries, " + std::to_string(report.checkpoints.size()) +
+               " checkpoints, signed tree size " + std::to_string(last.size) + " root " + base64_of(last.root));
+    }
+    return report.exit_code;
+  });
+}
