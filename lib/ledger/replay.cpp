@@ -63,6 +63,10 @@ crypto::Hash Replay::apply(std::string_view line, const std::string& where) {
     origin_ = body->find("origin")->text();
     if (!options_.trust) verifiers_.push_back(*crypto::parse_verifier_key(body->find("vkey")->text()));
   } else if (t == "checkpoint") {
+    // The note signs the tree before this line, not the line itself; tying its ts to the
+    // previous entry's (a batch shares one ts) leaves no byte of a last checkpoint unchecked.
+    if (ts->text() != last_ts_)
+      throw invalid(where, "ts: a checkpoint carries its batch's time " + last_ts_ + ", found " + ts->text());
     check_checkpoint(*body, seq, where);
   } else {
     accounts_.apply(t, *body, seq, where);

@@ -52,7 +52,7 @@ VerifyReport verify_ledger(const std::string& path, const VerifyOptions& options
   std::optional<crypto::Hash> root_at_trusted;
   if (options.trusted) {
     uint64_t want = options.trusted->size;
-    replay.on_tree = [&](uint64_t size, const crypto::Hash& root) {
+    replay.on_tree = [&root_at_trusted, want](uint64_t size, const crypto::Hash& root) {
       if (size == want) root_at_trusted = root;
     };
   }
