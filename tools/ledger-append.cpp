@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
   bool print_key = false;
   int64_t fixed_time = -1;
   double lock_timeout = 30;
-  app.add_option("--ledger", options.ledger_path, "Ledger file (created with a genesis entry when absent)")->required();
+  app.add_option("--ledger", options.ledger_path, "Ledger file (created with a genesis entry when absent)");
   app.add_option("--key", key_path, "Ed25519 private key (PEM, from: openssl genpkey -algorithm ed25519)")->required();
   app.add_option("--key-name", options.key_name, "Name in the checkpoint signature (default: the ledger's origin)");
   app.add_option("--origin", options.origin, "Origin of a new ledger (default: omlkit-ledger)");
@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
       std::printf("%s\n", crypto::verifier_key_string(crypto::make_verifier(name, key.public_key())).c_str());
       return 0;
     }
+    if (options.ledger_path.empty()) throw Error(exit_code::usage, "", "--ledger is required (see --help)");
     ledger::TrustFile trust;
     if (!trust_path.empty()) {
       trust = ledger::load_trust_file(trust_path);

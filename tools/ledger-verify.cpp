@@ -12,6 +12,39 @@ static std::string base64_of(const crypto::Hash& h) {
   return crypto::base64_encode(std::string_view(reinterpret_cast<const char*>(h.data()), h.size()));
 }
 
+// Each receipt line printed by ledger-append ({"seq":N,"leaf":hex,...}) must name an entry
+// of this ledger, covered by a checkpoint, with that leaf hash. Returns the receipts checked.
+static size_t check_receipts(const std::string& path, ledger::VerifyReport& report) {
+  io::LineReader reader(path);
+  std::string_view line;
+  size_t checked = 0;
+  while (reader.next(&line)) {
+    if (line.empty()) continue;
+    json::Value r = json::parse(line, reader.where());
+    const json::Value* seq_value = r.find("seq");
+    const json::Value* leaf = r.find("leaf");
+    auto seq = seq_value ? seq_value->as_int64() : std::nullopt;
+    if (!seq || *seq < 0 || !leaf || !leaf->is_string())
+      throw data_error(reader.where(), "expected a receipt with seq and leaf");
+    uint64_t n = static_cast<uint64_t>(*seq);
+    std::string problem;
+    if (n >= report.signed_entries)
+      problem = "entry " + std::to_string(n) + " is not in the checkpointed ledger (" +
+                std::to_string(report.signed_entries) + " entries)";
+    else if (crypto::to_hex(report.leaves[n]) != leaf->text())
+      problem = "entry " + std::to_string(n) + " has leaf " + crypto::to_hex(report.leaves[n]) +
+                ", the receipt says " + leaf->text();
+    if (!problem.empty()) {
+      report.exit_code = exit_code::check_failed;
+      report.where = reader.where();
+      report.message = problem;
+      break;
+    }
+    ++checked;
+  }
+  return checked;
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"Audit a ledger offline in one streaming pass: framing, canonical JSON, hash chain, Merkle "
                "checkpoints and signatures, then the accounting replay.", "ledger-verify"};
@@ -26,6 +59,8 @@ int main(int argc, char** argv) {
   app.add_option("--prove", prove, "Print an inclusion proof for entry SEQ against the last checkpoint");
   app.add_option("--check-proof", check_proof_path, "Check an inclusion proof made by --prove against this ledger");
   app.add_option("--trusted", trusted_path, "A checkpoint kept earlier: fail unless this ledger extends it");
+  std::string receipts_path;
+  app.add_option("--receipts", receipts_path, "Receipts printed by ledger-append: fail unless each is in the ledger");
 
   return tool::run(app, argc, argv, [&] {
     ledger::TrustFile trust;
@@ -41,12 +76,14 @@ int main(int argc, char** argv) {
     if (!trusted_path.empty()) options.trusted = ledger::load_trusted_head(trusted_path, verifiers);
     if (prove >= 0) options.prove_seq = static_cast<uint64_t>(prove);
     options.keep_balances = balances;
+    options.keep_leaves = !receipts_path.empty();
     if (trust_path.empty() && !as_json)
       tool::warn(path, "no --trust file: checkpoint signatures are checked against the genesis key only");
 
     ledger::VerifyReport report = ledger::verify_ledger(path, options);
 
     io::Output out(1);
+    if (!receipts_path.empty() && report.exit_code != exit_code::check_failed) check_receipts(receipts_path, report);
     if (!check_proof_path.empty() && report.exit_code != exit_code::check_failed) {
       ledger::InclusionProof proof;
       std::string text = io::read_file(check_proof_path);

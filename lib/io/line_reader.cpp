@@ -13,6 +13,10 @@ namespace omlkit::io {
 
 struct LineReader::Zstd {
   ZSTD_DCtx* ctx = ZSTD_createDCtx();
+  bool frame_complete = true;  // no frame started, or the last one fully decoded
+  // The last result of a call that made progress: 0 at a frame's end. A call with no
+  // input left returns the next frame's header size, so it must not count.
+  size_t last_progress_rc = 1;
   ~Zstd() { ZSTD_freeDCtx(ctx); }
 };
 
@@ -88,12 +92,13 @@ bool LineReader::fill() {
     size_t rc = ZSTD_decompressStream(zstd_->ctx, &out, &in);
     if (ZSTD_isError(rc))
       throw Error(exit_code::data, name_, std::string("zstd: ") + ZSTD_getErrorName(rc));
-    raw_begin_ = in.pos;
     bool produced = out.pos > end_;
+    if (produced || in.pos > raw_begin_) zstd_->last_progress_rc = rc;
+    raw_begin_ = in.pos;
     end_ = out.pos;
     if (produced) return true;
     if (raw_eof_ && raw_begin_ == raw_end_) {
-      if (rc != 0) throw Error(exit_code::data, name_, "zstd: truncated compressed input");
+      if (zstd_->last_progress_rc != 0) throw Error(exit_code::data, name_, "zstd: truncated compressed input");
       eof_ = true;
       return false;
     }

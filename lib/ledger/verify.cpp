@@ -47,8 +47,8 @@ VerifyReport verify_ledger(const std::string& path, const VerifyOptions& options
   Replay replay(replay_options);
 
   // Leaf hashes are kept only when a proof is asked for (32 bytes per entry).
-  std::vector<crypto::Hash> leaves;
-  bool keep_leaves = options.prove_seq.has_value() || options.trusted.has_value();
+  std::vector<crypto::Hash>& leaves = report.leaves;
+  bool keep_leaves = options.keep_leaves || options.prove_seq.has_value() || options.trusted.has_value();
   std::optional<crypto::Hash> root_at_trusted;
   if (options.trusted) {
     uint64_t want = options.trusted->size;

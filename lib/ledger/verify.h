@@ -31,6 +31,7 @@ struct VerifyOptions {
   std::optional<uint64_t> prove_seq;  // make an inclusion proof for this entry
   std::optional<TrustedHead> trusted;
   bool keep_balances = false;
+  bool keep_leaves = false;  // report every leaf hash (32 bytes per entry)
 };
 
 struct InclusionProof {
@@ -52,6 +53,7 @@ struct VerifyReport {
   std::vector<Balance> balances;
   std::optional<InclusionProof> proof;
   std::vector<crypto::Hash> consistency;  // from the trusted head to the last checkpoint
+  std::vector<crypto::Hash> leaves;       // with keep_leaves
 };
 
 VerifyReport verify_ledger(const std::string& path, const VerifyOptions& options);

@@ -1,0 +1,139 @@
+#!/usr/bin/env bats
+# ledger-verify from the command line: reports, exit codes, proofs, kept checkpoints.
+
+setup() {
+  load test_helper
+  setup_scratch
+  make_ledger
+  ledger-append --print-key --key key.pem --key-name test.example/ledger | sed 's/$/ */' > trust
+}
+teardown() { teardown_scratch; }
+
+@test "--help and --version" {
+  run ledger-verify --help
+  assert_success
+  assert_output --partial "--trusted"
+  run ledger-verify --version
+  assert_output --regexp "^ledger-verify \(omlkit\) "
+}
+
+@test "a missing ledger exits 66, a bad flag 2" {
+  run ledger-verify nope.jsonl
+  assert_failure 66
+  assert_output --partial "nope.jsonl: No such file or directory"
+  run ledger-verify --prove
+  assert_failure 2
+}
+
+@test "a valid ledger: human summary, --json report, warning without a trust file" {
+  run ledger-verify ledger.jsonl
+  assert_success
+  assert_line --index 0 "ledger-verify: ledger.jsonl: warning: no --trust file: checkpoint signatures are checked against the genesis key only"
+  assert_line --index 1 --regexp "^ok: 6 entries, 1 checkpoints, signed tree size 5 root [A-Za-z0-9+/]{43}=$"
+  run ledger-verify --trust trust --json ledger.jsonl
+  assert_success
+  assert_output --regexp '^\{"checkpoints":1,"entries":6,"exit":0,"ok":true,"root":"[0-9a-f]{64}","signed_root":"[0-9a-f]{64}","signed_size":5,"type":"verify"\}$'
+}
+
+@test "an edited amount is reported with file, line, expected and found" {
+  sed -i '3s/"5000000"/"5000001"/' ledger.jsonl
+  run ledger-verify --trust trust ledger.jsonl
+  assert_failure 1
+  assert_output --regexp '^ledger-verify: ledger.jsonl:3: body.postings: expected the OPEN postings to sum to 0, found 1$'
+  run ledger-verify --trust trust --json ledger.jsonl
+  assert_failure 1
+  assert_output --partial '"ok":false'
+  assert_output --partial '"where":"ledger.jsonl:3"'
+}
+
+@test "a re-chained forgery fails on the checkpoint signature" {
+  # Recompute nothing: editing a line breaks the next prev; editing the last entry's body
+  # breaks the checkpoint root. Either way exit 1.
+  sed -i '4s/acct:alice/acct:mallory/' ledger.jsonl
+  run ledger-verify --trust trust ledger.jsonl
+  assert_failure 1
+  assert_output --partial "ledger.jsonl:5: prev: expected the previous line's leaf hash"
+}
+
+@test "a torn tail exits 3" {
+  truncate -s -1 ledger.jsonl
+  run ledger-verify -q --trust trust ledger.jsonl
+  assert_failure 3
+  assert_output --regexp "torn tail: [0-9]+ bytes after the last newline"
+}
+
+@test "--balances lists final balances per account and asset" {
+  printf '%s\n' '{"type":"inference.fee","body":{"call":"c-1","payer":"acct:bob","fee":{"asset":"OPEN","amount":"10"},"split":[{"weight":"2","account":"acct:carol"},{"weight":"1","account":"acct:alice"}],"postings":[{"account":"acct:bob","asset":"OPEN","amount":"-10"},{"account":"acct:carol","asset":"OPEN","amount":"7"},{"account":"acct:alice","asset":"OPEN","amount":"3"}]}}' |
+    ledger-append --ledger ledger.jsonl --key key.pem >/dev/null
+  run ledger-verify -q --trust trust --balances ledger.jsonl
+  assert_success
+  assert_line --index 0 '{"account":"acct:alice","asset":"OPEN","balance":"3","type":"balance"}'
+  assert_line --index 1 '{"account":"acct:bob","asset":"OPEN","balance":"4999990","type":"balance"}'
+  assert_line --index 2 '{"account":"acct:carol","asset":"OPEN","balance":"7","type":"balance"}'
+  assert_line --index 3 '{"account":"acct:treasury","asset":"OPEN","balance":"-5000000","type":"balance"}'
+}
+
+@test "--prove makes an inclusion proof that --check-proof accepts, and a bent one it refuses" {
+  transfers p 20 | ledger-append --ledger ledger.jsonl --key key.pem >/dev/null
+  ledger-verify -q --trust trust --prove 9 ledger.jsonl > proof.json
+  run jq -r '.seq, .size, (.path | length)' proof.json
+  assert_output "$(printf '9\n26\n5')"
+  run ledger-verify -q --trust trust --check-proof proof.json ledger.jsonl
+  assert_success
+  jq -c '.path[0] |= (.[0:63] + (if .[63:64] == "0" then "1" else "0" end))' proof.json > bent.json
+  run ledger-verify -q --trust trust --check-proof bent.json ledger.jsonl
+  assert_failure 1
+  assert_output --partial "inclusion proof does not lead from the leaf to the root"
+  run ledger-verify -q --trust trust --prove 99 ledger.jsonl
+  assert_failure 1
+}
+
+@test "--trusted: an extension passes, a rollback and a fork fail" {
+  ledger-append --ledger ledger.jsonl --key key.pem < <(transfers a 3) | tail -1 > kept.json
+  cp ledger.jsonl before.jsonl
+  transfers b 4 | ledger-append --ledger ledger.jsonl --key key.pem >/dev/null
+  run ledger-verify -q --trust trust --trusted kept.json ledger.jsonl
+  assert_success
+  assert_output --regexp '^\{"new_size":14,"old_size":9,"path":\["[0-9a-f]{64}"'
+  # Rollback: the file loses its last batch (a valid shorter ledger on its own).
+  head -n 6 before.jsonl > rolled.jsonl
+  run ledger-verify -q --trust trust rolled.jsonl
+  assert_success
+  run ledger-verify -q --trust trust --trusted kept.json rolled.jsonl
+  assert_failure 1
+  assert_output --partial "rollback: the trusted checkpoint covers 9 entries"
+  # Fork: the operator re-writes history from the same start with other entries.
+  head -n 6 before.jsonl > forked.jsonl
+  transfers f 3 | ledger-append --ledger forked.jsonl --key key.pem >/dev/null
+  run ledger-verify -q --trust trust forked.jsonl
+  assert_success
+  run ledger-verify -q --trust trust --trusted kept.json forked.jsonl
+  assert_failure 1
+  assert_output --partial "fork: the first 9 entries have root"
+}
+
+@test "a zstd-compressed ledger verifies the same" {
+  zstd -q ledger.jsonl -o ledger.jsonl.zst
+  run ledger-verify -q --trust trust ledger.jsonl.zst
+  assert_success
+  assert_output --partial "ok: 6 entries"
+}
+
+@test "a trust file line that is not a key is refused with its line" {
+  printf '# keys\nnot-a-key *\n' > bad-trust
+  run ledger-verify --trust bad-trust ledger.jsonl
+  assert_failure 65
+  assert_output 'ledger-verify: bad-trust:2: expected a verifier key name+keyid+base64, found "not-a-key"'
+}
+
+@test "sampled byte flips of the CLI's ledger all exit 1" {
+  size=$(stat -c %s ledger.jsonl)
+  for i in $(seq 1 40); do
+    offset=$(( (RANDOM * 32768 + RANDOM) % (size - 1) ))
+    cp ledger.jsonl mutant.jsonl
+    byte=$(od -An -tu1 -j "$offset" -N1 mutant.jsonl | tr -d ' ')
+    printf "$(printf '\\%03o' $(( byte ^ 1 )))" | dd of=mutant.jsonl bs=1 seek="$offset" conv=notrunc 2>/dev/null
+    run ledger-verify -q --trust trust mutant.jsonl
+    [ "$status" -eq 1 ] || fail "flip at $offset exited $status"
+  done
+}
