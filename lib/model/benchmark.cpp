@@ -1,0 +1,65 @@
+#include "model/benchmark.h"
+
+#include <chrono>
+#include <functional>
+
+namespace omlkit::model {
+namespace {
+
+// Calls of fn per second, after a warm-up call, over at least min_seconds.
+double calls_per_second(const std::function<void()>& fn, double min_seconds) {
+  using clock = std::chrono::steady_clock;
+  fn();
+  auto start = clock::now();
+  int calls = 0;
+  double elapsed = 0;
+  do {
+    fn();
+    calls++;
+    elapsed = std::chrono::duration<double>(clock::now() - start).count();
+  } while (elapsed < min_seconds);
+  return calls / elapsed;
+}
+
+// Matmul FLOPs per token: 2 per weight of every linear layer and the head, plus
+// attention's QK^T and AV over `context` positions on average.
+double flops_per_token(const ModelConfig& c, double context) {
+  double C = c.dim, F = c.ffn_dim, Q = c.q_dim(), KV = c.kv_dim();
+  double mlp = c.architecture == Architecture::llama ? 3 * C * F : 2 * C * F;
+  double per_layer = C * (Q + 2 * KV) + Q * C + mlp;
+  return 2 * (c.n_layer * per_layer + C * c.vocab_size) + 4 * c.n_layer * context * Q;
+}
+
+}  // namespace
+
+BenchmarkResult run_benchmark(Transformer& model, int batch, int tokens, double min_seconds) {
+  const ModelConfig& c = model.config();
+  Backend& be = model.backend();
+  BenchmarkResult r;
+  r.batch = batch;
+  r.tokens = tokens;
+  std::vector<int32_t> ids(size_t(batch) * tokens);
+  for (size_t i = 0; i < ids.size(); i++) ids[i] = int32_t((i * 7919 + 13) % size_t(c.vocab_size));
+
+  model.reserve(batch, tokens);
+  r.forward_tokens_per_s = batch * tokens * calls_per_second([&] { model.forward(ids, batch, tokens, 0); }, min_seconds);
+
+  // One step per call: a 1-token prompt, then tokens-1 cached steps, restarting at the end.
+  model.reserve(1, tokens);
+  int pos = 0;
+  r.generate_tokens_per_s = calls_per_second([&] {
+    model.forward(std::span<const int32_t>(&ids[size_t(pos)], 1), 1, 1, pos, true);
+    pos = (pos + 1) % tokens;
+  }, min_seconds);
+
+  const int n = 1024;
+  DeviceBuffer a(be, size_t(n) * n), w(be, size_t(n) * n), out(be, size_t(n) * n);
+  Linear square{w.data(), nullptr, n, n, false};
+  r.sgemm_gflops = 2.0 * n * n * n * calls_per_second([&] { be.matmul_forward(out.data(), a.data(), n, square, n); },
+                                                      min_seconds) / 1e9;
+  r.forward_flops_per_token = flops_per_token(c, tokens / 2.0);
+  r.limit_tokens_per_s = r.sgemm_gflops * 1e9 / r.forward_flops_per_token;
+  return r;
+}
+
+}  // namespace omlkit::model

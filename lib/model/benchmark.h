@@ -1,0 +1,22 @@
+// Speed measurements of the engine on any backend, for `model-run bench` and
+// bench/engine.sh: forward throughput, token-by-token generation, and the backend's own
+// sgemm rate, which bounds the forward pass (its FLOPs are nearly all matmuls).
+#pragma once
+
+#include "model/transformer.h"
+
+namespace omlkit::model {
+
+struct BenchmarkResult {
+  int batch = 0, tokens = 0;
+  double forward_tokens_per_s = 0;   // (batch, tokens) forward passes with full logits
+  double generate_tokens_per_s = 0;  // batch 1, one new token per step with the KV cache
+  double forward_flops_per_token = 0;
+  double sgemm_gflops = 0;           // square sgemm on the same backend and threads
+  double limit_tokens_per_s = 0;     // sgemm rate / forward FLOPs per token
+};
+
+// Runs each measurement for at least min_seconds (after one warm-up call).
+BenchmarkResult run_benchmark(Transformer& model, int batch, int tokens, double min_seconds);
+
+}  // namespace omlkit::model

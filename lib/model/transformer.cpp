@@ -1,0 +1,165 @@
+#include "model/transformer.h"
+
+#include "io/error.h"
+
+namespace omlkit::model {
+
+Transformer::Transformer(const Checkpoint& checkpoint, Backend& backend)
+    : config_(checkpoint.config()),
+      backend_(backend),
+      table_(ParameterTable::from_checkpoint(checkpoint)) {
+  std::vector<float> host(table_.total_floats());
+  table_.load_f32(checkpoint, host.data());
+  params_ = DeviceBuffer(backend_, host.size());
+  backend_.upload(params_.data(), host.data(), host.size());
+  bind_weights();
+}
+
+void Transformer::bind_weights() {
+  const ModelConfig& c = config_;
+  auto at = [&](const std::string& role) -> const float* { return params_.data() + table_.offset(role); };
+  bool gpt2 = c.architecture == Architecture::gpt2;
+  wte_ = at("wte");
+  wpe_ = gpt2 ? at("wpe") : nullptr;
+  normf_weight_ = at("normf.weight");
+  normf_bias_ = gpt2 ? at("normf.bias") : nullptr;
+  lm_head_ = {c.tied_head ? wte_ : at("lm_head"), nullptr, c.dim, c.vocab_size, false};
+  layers_.assign(size_t(c.n_layer), {});
+  for (int l = 0; l < c.n_layer; l++) {
+    std::string h = "h." + std::to_string(l) + ".";
+    LayerWeights& w = layers_[size_t(l)];
+    w.norm1_weight = at(h + "norm1.weight");
+    w.norm2_weight = at(h + "norm2.weight");
+    int qkv_out = c.q_dim() + 2 * c.kv_dim();
+    if (gpt2) {
+      w.norm1_bias = at(h + "norm1.bias");
+      w.norm2_bias = at(h + "norm2.bias");
+      w.qkv = {at(h + "attn.qkv.weight"), at(h + "attn.qkv.bias"), c.dim, qkv_out, true};
+      w.attn_out = {at(h + "attn.out.weight"), at(h + "attn.out.bias"), c.dim, c.dim, true};
+      w.mlp_in = {at(h + "mlp.in.weight"), at(h + "mlp.in.bias"), c.dim, c.ffn_dim, true};
+      w.mlp_out = {at(h + "mlp.out.weight"), at(h + "mlp.out.bias"), c.ffn_dim, c.dim, true};
+    } else {
+      // The layout made q,k,v (and gate,up) adjacent, so each pair is one matrix.
+      const float* qkv_bias = c.qkv_bias ? at(h + "attn.q.bias") : nullptr;
+      w.qkv = {at(h + "attn.q.weight"), qkv_bias, c.dim, qkv_out, false};
+      w.attn_out = {at(h + "attn.out.weight"), nullptr, c.q_dim(), c.dim, false};
+      w.mlp_in = {at(h + "mlp.gate.weight"), nullptr, c.dim, 2 * c.ffn_dim, false};
+      w.mlp_out = {at(h + "mlp.out.weight"), nullptr, c.ffn_dim, c.dim, false};
+    }
+  }
+}
+
+void Transformer::reserve(int B, int S) {
+  if (B == B_ && S == S_) return;
+  const ModelConfig& c = config_;
+  size_t N = size_t(B) * S, C = size_t(c.dim);
+  size_t qkv = size_t(c.q_dim()) + 2 * size_t(c.kv_dim());
+  size_t mlp_h = c.architecture == Architecture::llama ? 2 * size_t(c.ffn_dim) : size_t(c.ffn_dim);
+  Backend& be = backend_;
+  acts_.clear();
+  acts_.resize(size_t(c.n_layer));
+  for (auto& a : acts_) {
+    a.norm1 = DeviceBuffer(be, N * C);
+    a.norm1_mean = DeviceBuffer(be, N);
+    a.norm1_rstd = DeviceBuffer(be, N);
+    a.qkv = DeviceBuffer(be, N * qkv);
+    a.att = DeviceBuffer(be, size_t(B) * c.n_head * S * S);
+    a.att_y = DeviceBuffer(be, N * c.q_dim());
+    a.att_out = DeviceBuffer(be, N * C);
+    a.residual2 = DeviceBuffer(be, N * C);
+    a.norm2 = DeviceBuffer(be, N * C);
+    a.norm2_mean = DeviceBuffer(be, N);
+    a.norm2_rstd = DeviceBuffer(be, N);
+    a.mlp_h = DeviceBuffer(be, N * mlp_h);
+    a.mlp_act = DeviceBuffer(be, N * c.ffn_dim);
+    a.mlp_out = DeviceBuffer(be, N * C);
+    a.residual3 = DeviceBuffer(be, N * C);
+    a.k_cache = DeviceBuffer(be, N * c.kv_dim());
+    a.v_cache = DeviceBuffer(be, N * c.kv_dim());
+  }
+  encoded_ = DeviceBuffer(be, N * C);
+  normf_ = DeviceBuffer(be, N * C);
+  normf_mean_ = DeviceBuffer(be, N);
+  normf_rstd_ = DeviceBuffer(be, N);
+  B_ = B;
+  S_ = S;
+}
+
+void Transformer::ensure_logits(size_t rows) {
+  size_t need = rows * size_t(config_.vocab_size);
+  if (logits_.size() < need) logits_ = DeviceBuffer(backend_, need);
+}
+
+const float* Transformer::forward(std::span<const int32_t> tokens, int B, int T, int pos0,
+                                  bool last_only) {
+  const ModelConfig& c = config_;
+  if (B < 1 || T < 1 || tokens.size() != size_t(B) * T)
+    throw Error(exit_code::internal, "", "forward: tokens do not have shape (B,T)");
+  if (pos0 + T > c.max_positions)
+    throw data_error("", "sequence of " + std::to_string(pos0 + T) + " positions is longer than the " +
+                             std::to_string(c.max_positions) + " the model supports");
+  for (int32_t t : tokens)
+    if (t < 0 || t >= c.vocab_size)
+      throw data_error("", "token id " + std::to_string(t) + " is outside the vocabulary of " +
+                               std::to_string(c.vocab_size));
+  if (B != B_ || pos0 + T > S_) {
+    if (pos0 > 0) throw Error(exit_code::internal, "", "forward: KV cache too small for pos0");
+    reserve(B, std::max(T, B == B_ ? S_ : 0));
+  }
+  Backend& be = backend_;
+  const bool gpt2 = c.architecture == Architecture::gpt2;
+  const int N = B * T, C = c.dim, S = S_;
+  const int qkv_row = c.q_dim() + 2 * c.kv_dim();
+  // Activation rows are laid out (B,T) for this call's T, inside buffers sized for (B,S).
+  be.embedding_forward(encoded_.data(), tokens, wte_, wpe_, B, T, pos0, C);
+  const float* residual = encoded_.data();
+  for (int l = 0; l < c.n_layer; l++) {
+    const LayerWeights& w = layers_[size_t(l)];
+    LayerActivations& a = acts_[size_t(l)];
+    if (gpt2)
+      be.layernorm_forward(a.norm1.data(), a.norm1_mean.data(), a.norm1_rstd.data(), residual,
+                           w.norm1_weight, w.norm1_bias, N, C, c.norm_eps);
+    else
+      be.rmsnorm_forward(a.norm1.data(), a.norm1_rstd.data(), residual, w.norm1_weight, N, C, c.norm_eps);
+    be.matmul_forward(a.qkv.data(), a.norm1.data(), C, w.qkv, N);
+    if (!gpt2) {
+      be.rope_forward(a.qkv.data(), B, T, pos0, qkv_row, c.n_head, c.head_dim, c.rope_theta);
+      be.rope_forward(a.qkv.data() + c.q_dim(), B, T, pos0, qkv_row, c.n_kv_head, c.head_dim, c.rope_theta);
+    }
+    be.kv_cache_store(a.k_cache.data(), a.v_cache.data(), a.qkv.data(), B, T, pos0, S, c.q_dim(), c.kv_dim());
+    be.attention_forward(a.att_y.data(), a.att.data(), a.qkv.data(), qkv_row, a.k_cache.data(),
+                         a.v_cache.data(), B, T, pos0, S, c.n_head, c.n_kv_head, c.head_dim);
+    be.matmul_forward(a.att_out.data(), a.att_y.data(), c.q_dim(), w.attn_out, N);
+    be.residual_forward(a.residual2.data(), residual, a.att_out.data(), size_t(N) * C);
+    if (gpt2)
+      be.layernorm_forward(a.norm2.data(), a.norm2_mean.data(), a.norm2_rstd.data(), a.residual2.data(),
+                           w.norm2_weight, w.norm2_bias, N, C, c.norm_eps);
+    else
+      be.rmsnorm_forward(a.norm2.data(), a.norm2_rstd.data(), a.residual2.data(), w.norm2_weight, N, C,
+                         c.norm_eps);
+    be.matmul_forward(a.mlp_h.data(), a.norm2.data(), C, w.mlp_in, N);
+    if (gpt2)
+      be.gelu_forward(a.mlp_act.data(), a.mlp_h.data(), size_t(N) * c.ffn_dim);
+    else
+      be.swiglu_forward(a.mlp_act.data(), a.mlp_h.data(), N, c.ffn_dim);
+    be.matmul_forward(a.mlp_out.data(), a.mlp_act.data(), c.ffn_dim, w.mlp_out, N);
+    be.residual_forward(a.residual3.data(), a.residual2.data(), a.mlp_out.data(), size_t(N) * C);
+    residual = a.residual3.data();
+  }
+  if (gpt2)
+    be.layernorm_forward(normf_.data(), normf_mean_.data(), normf_rstd_.data(), residual, normf_weight_,
+                         normf_bias_, N, C, c.norm_eps);
+  else
+    be.rmsnorm_forward(normf_.data(), normf_rstd_.data(), residual, normf_weight_, N, C, c.norm_eps);
+  if (last_only) {
+    // Row T-1 of each sequence: a strided view, so only B rows go through the head.
+    ensure_logits(size_t(B));
+    be.matmul_forward(logits_.data(), normf_.data() + size_t(T - 1) * C, T * C, lm_head_, B);
+  } else {
+    ensure_logits(size_t(N));
+    be.matmul_forward(logits_.data(), normf_.data(), C, lm_head_, N);
+  }
+  return logits_.data();
+}
+
+}  // namespace omlkit::model
