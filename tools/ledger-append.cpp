@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
   app.add_flag("--declare-accounts", options.declare_accounts, "New ledger: every account must be opened first");
   app.add_option("--trust", trust_path, "Trust file: keys allowed to sign (default: the genesis key)");
   app.add_flag("--repair", options.repair, "Cut a torn tail (an interrupted append) before appending");
+  app.add_option("--batch-size", options.batch_size,
+                 "Commit every N entries as their own batch (default 0: the whole input, all or nothing)");
   app.add_option("--lock-timeout", lock_timeout, "Seconds to wait for the ledger lock (exit 75 after)")->capture_default_str();
   app.add_flag("--print-key", print_key, "Print the verifier key (for trust files) and exit");
   app.add_option("--timestamp", fixed_time, "Use this Unix time in milliseconds instead of the clock (tests)");
@@ -49,36 +51,49 @@ int main(int argc, char** argv) {
     options.lock_timeout_ms = static_cast<int>(lock_timeout * 1000);
     if (fixed_time >= 0) options.now_millis = fixed_time;
 
-    // Read and check the whole batch before touching the ledger.
-    std::vector<ledger::Submitted> entries;
+    // Entries stream in under the lock: each is checked as it is read, and nothing is
+    // written until its batch is complete.
     if (inputs.empty()) inputs.push_back("-");
-    for (const std::string& input : inputs) {
-      io::LineReader reader(input);
+    size_t input = 0;
+    std::unique_ptr<io::LineReader> reader;
+    auto next = [&](ledger::Submitted* entry) {
       std::string_view line;
-      while (reader.next(&line))
-        if (!line.empty()) entries.push_back(ledger::parse_submitted(line, reader.where()));
-    }
-
-    ledger::AppendResult result = ledger::append_batch(options, entries);
+      for (;;) {
+        if (!reader) {
+          if (input == inputs.size()) return false;
+          reader = std::make_unique<io::LineReader>(inputs[input++]);
+        }
+        if (!reader->next(&line)) {
+          reader.reset();
+          continue;
+        }
+        if (line.empty()) continue;
+        *entry = ledger::parse_submitted(line, reader->where());
+        return true;
+      }
+    };
+    io::Output out(1);
+    auto print_receipts = [&](const std::vector<ledger::Receipt>& receipts, const ledger::Checkpoint& checkpoint) {
+      for (const ledger::Receipt& r : receipts) {
+        json::Value receipt = json::Value::object();
+        receipt.set("type", json::Value::string(r.type == "checkpoint" ? "checkpoint" : "receipt"));
+        receipt.set("seq", json::Value::integer(static_cast<int64_t>(r.seq)));
+        receipt.set("entry", json::Value::string(r.type));
+        receipt.set("leaf", json::Value::string(crypto::to_hex(r.leaf)));
+        if (r.type == "checkpoint") {
+          receipt.set("size", json::Value::integer(static_cast<int64_t>(checkpoint.size)));
+          receipt.set("root", json::Value::string(crypto::to_hex(checkpoint.root)));
+          receipt.set("note", json::Value::string(checkpoint.note));
+        }
+        json::write_canonical(receipt, out.buffer());
+        out.buffer() += '\n';
+        out.maybe_flush();
+      }
+      out.flush();
+    };
+    ledger::AppendResult result = ledger::append_entries(options, next, print_receipts);
     if (result.repaired_bytes)
       tool::warn(options.ledger_path, "cut a torn tail of " + std::to_string(result.repaired_bytes) + " bytes");
-
-    io::Output out(1);
-    for (const ledger::Receipt& r : result.receipts) {
-      json::Value receipt = json::Value::object();
-      receipt.set("type", json::Value::string(r.type == "checkpoint" ? "checkpoint" : "receipt"));
-      receipt.set("seq", json::Value::integer(static_cast<int64_t>(r.seq)));
-      receipt.set("entry", json::Value::string(r.type));
-      receipt.set("leaf", json::Value::string(crypto::to_hex(r.leaf)));
-      if (r.type == "checkpoint") {
-        receipt.set("size", json::Value::integer(static_cast<int64_t>(result.checkpoint.size)));
-        receipt.set("root", json::Value::string(crypto::to_hex(result.checkpoint.root)));
-        receipt.set("note", json::Value::string(result.checkpoint.note));
-      }
-      json::write_canonical(receipt, out.buffer());
-      out.buffer() += '\n';
-    }
-    out.flush();
     return 0;
   });
 }

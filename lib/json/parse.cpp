@@ -39,7 +39,12 @@ class Parser {
   }
 
   void skip_space() {
+    const char* start = p_;
     while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) ++p_;
+    if (options_.require_canonical && p_ != start) {
+      p_ = start;
+      fail("not canonical: whitespace");
+    }
   }
 
   void expect_literal(const char* word, size_t n) {
@@ -73,6 +78,7 @@ class Parser {
   void parse_object(Value& v, int depth) {
     check_depth(depth);
     v.kind_ = Kind::object;
+    v.members_.reserve(6);  // most records' objects: growing 1-2-4-8 cost more than this
     ++p_;  // '{'
     skip_space();
     if (p_ < end_ && *p_ == '}') { ++p_; return; }
@@ -82,6 +88,11 @@ class Parser {
       const char* key_at = p_;
       Member& m = v.members_.emplace_back();
       parse_string(m.key);
+      if (options_.require_canonical && v.members_.size() > 1 &&
+          !utf16_less(v.members_[v.members_.size() - 2].key, m.key)) {
+        p_ = key_at;
+        fail("not canonical: member \"" + m.key + "\" out of order");
+      }
       // Duplicates: linear scan while small; a sorted check at the end when large.
       if (v.members_.size() <= 16) {
         for (size_t i = 0; i + 1 < v.members_.size(); ++i)
@@ -203,6 +214,7 @@ class Parser {
       // Backslash escape.
       ++p_;
       if (p_ >= end_) fail("unterminated string");
+      if (options_.require_canonical) check_canonical_escape();
       char e = *p_++;
       switch (e) {
         case '"': out += '"'; break;
@@ -231,6 +243,21 @@ class Parser {
           fail("invalid escape '\\" + std::string(1, e) + "'");
       }
     }
+  }
+
+  // RFC 8785 escapes: \" \\ \b \t \n \f \r, and \u00xx (lowercase) for the other controls.
+  void check_canonical_escape() {
+    char e = *p_;
+    if (e == '"' || e == '\\' || e == 'b' || e == 't' || e == 'n' || e == 'f' || e == 'r') return;
+    if (e == 'u' && end_ - p_ >= 5 && p_[1] == '0' && p_[2] == '0' && (p_[3] == '0' || p_[3] == '1')) {
+      int lo = hex_digit(p_[4]);
+      unsigned cp = (p_[3] - '0') * 16 + static_cast<unsigned>(lo);
+      bool lowercase = !(p_[4] >= 'A' && p_[4] <= 'F');
+      bool has_short_form = cp == 8 || cp == 9 || cp == 10 || cp == 12 || cp == 13;
+      if (lo >= 0 && lowercase && !has_short_form) return;
+    }
+    --p_;
+    fail("not canonical: escape that RFC 8785 writes otherwise");
   }
 
   void parse_number(Value& v) {

@@ -81,6 +81,10 @@ struct Member {
 struct ParseOptions {
   // Ledger mode: numbers must be integers with |n| <= 2^53 - 1 (no fraction, no exponent).
   bool integers_only = false;
+  // Refuse any text that is not already its own RFC 8785 form (no whitespace, minimal
+  // escapes, members in UTF-16 order), so a caller need not re-serialise to compare.
+  // Only meaningful with integers_only (fractions would need the ES6 number check).
+  bool require_canonical = false;
   int max_depth = 64;
 };
 

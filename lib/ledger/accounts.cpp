@@ -90,7 +90,7 @@ std::string collateral_account(const std::string& license) { return "collateral:
 }  // namespace
 
 void Accounts::claim_id(const std::string& space, const std::string& id, const std::string& where) {
-  if (!ids_.insert(space + '\n' + id).second)
+  if (!ids_.insert(space, id))
     throw invalid(where, space + " \"" + id + "\" already appears earlier in the ledger");
 }
 
@@ -140,15 +140,25 @@ std::vector<Accounts::Posting> Accounts::read_postings(const json::Value& body, 
   return postings;
 }
 
+Signed& Accounts::balance(const std::string& account, const std::string& asset) {
+  // A scratch key: the lookup allocates only when the account is new.
+  key_.assign(account);
+  key_ += '\n';
+  key_ += asset;
+  auto it = balances_.find(key_);
+  if (it == balances_.end()) it = balances_.emplace(key_, Signed{}).first;
+  return it->second;
+}
+
 void Accounts::post(const std::vector<Posting>& postings, const std::string& where) {
   // Apply all postings first: an account may be debited and credited in one entry.
   std::vector<const Signed*> after;
   after.reserve(postings.size());
   for (const Posting& p : postings) {
-    Signed& balance = balances_[p.account + '\n' + p.asset];
-    if (!money::add(balance, p.amount))
+    Signed& b = balance(p.account, p.asset);
+    if (!money::add(b, p.amount))
       throw invalid(where, "balance of " + p.account + " in " + p.asset + " overflows 2^128");
-    after.push_back(&balance);
+    after.push_back(&b);
   }
   for (size_t i = 0; i < postings.size(); ++i) {
     const Posting& p = postings[i];

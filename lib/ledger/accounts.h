@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "json/value.h"
+#include "ledger/string_set.h"
 #include "money/amount.h"
 
 namespace omlkit::ledger {
@@ -62,6 +63,7 @@ class Accounts {
   // Reads and checks a "postings" array (declared assets, known accounts, sum zero).
   std::vector<Posting> read_postings(const json::Value& body, const std::string& where) const;
   void post(const std::vector<Posting>& postings, const std::string& where);
+  money::Signed& balance(const std::string& account, const std::string& asset);
   void claim_id(const std::string& space, const std::string& id, const std::string& where);
   void require_account(const std::string& account, const std::string& field, const std::string& where) const;
   const Asset& require_asset(const std::string& asset, const std::string& field, const std::string& where) const;
@@ -71,7 +73,8 @@ class Accounts {
   std::unordered_map<std::string, Asset> assets_;
   std::unordered_set<std::string> accounts_;  // opened accounts (and issuers)
   std::unordered_map<std::string, money::Signed> balances_;  // key: account '\n' asset
-  std::unordered_set<std::string> ids_;                      // key: space '\n' id
+  StringSet ids_;                                            // (space, id) claimed
+  std::string key_;                                          // scratch for balance keys
   std::unordered_map<std::string, Model> models_;
   std::unordered_map<std::string, License> licenses_;
   std::unordered_map<std::string, std::string> proofs_;       // proof id -> license

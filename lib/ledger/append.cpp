@@ -97,7 +97,7 @@ int64_t now_millis() {
 
 }  // namespace
 
-AppendResult append_batch(const AppendOptions& options, const std::vector<Submitted>& entries) {
+AppendResult append_entries(const AppendOptions& options, const EntrySource& next, const OnCommit& on_commit) {
   const std::string& path = options.ledger_path;
   LockedFile file(path, options.lock_timeout_ms);
   AppendResult result;
@@ -121,14 +121,18 @@ AppendResult append_batch(const AppendOptions& options, const std::vector<Submit
     replay = std::make_unique<Replay>(replay_options);
     replay_file(path, *replay);
   }
-  if (entries.empty() && replay->size() > 0) return result;  // a repair alone
 
   // Now the replay knows the checkpointed ledger; build and check the new lines.
-  replay->check_signatures(true);  // the new checkpoint must verify under the trusted keys
-  int64_t now = options.now_millis.value_or(now_millis());
-  std::string ts = std::max(format_timestamp(now), replay->last_ts());
-  std::string batch;
+  replay->check_signatures(true);  // each new checkpoint must verify under the trusted keys
+  std::string origin = replay->size() ? replay->origin() : (options.origin.empty() ? "omlkit-ledger" : options.origin);
+  std::string key_name = options.key_name.empty() ? origin : options.key_name;
+  if (!crypto::valid_key_name(key_name))
+    throw Error(exit_code::usage, "", "key name \"" + key_name + "\" must have no spaces or '+'");
+
+  std::string batch, ts;
+  std::vector<Receipt> receipts;
   auto add = [&](const std::string& type, const json::Value& body, const std::string& where) {
+    if (receipts.empty()) ts = std::max(format_timestamp(options.now_millis.value_or(now_millis())), replay->last_ts());
     uint64_t seq = replay->size();
     std::string line = make_line(seq, ts, type, crypto::to_hex(replay->last_leaf()), body);
     crypto::Hash leaf;
@@ -139,13 +143,30 @@ AppendResult append_batch(const AppendOptions& options, const std::vector<Submit
     }
     batch += line;
     batch += '\n';
-    result.receipts.push_back(Receipt{seq, type, leaf});
+    receipts.push_back(Receipt{seq, type, leaf});
+  };
+  // Closes the batch with a signed checkpoint, makes it durable, then reports it.
+  auto commit = [&] {
+    uint64_t size = replay->size();
+    crypto::Hash root = replay->root();
+    json::Value checkpoint = json::Value::object();
+    checkpoint.set("size", json::Value::integer(static_cast<int64_t>(size)));
+    checkpoint.set("root", json::Value::string(crypto::base64_encode(
+                               std::string_view(reinterpret_cast<const char*>(root.data()), root.size()))));
+    std::string note = crypto::sign_note(crypto::checkpoint_text(origin, size, root), key_name, *options.key);
+    checkpoint.set("note", json::Value::string(note));
+    add("checkpoint", checkpoint, path);
+    io::write_all(file.fd(), batch, path);
+    if (::fdatasync(file.fd()) != 0)
+      throw Error(exit_code::io, path, std::string("fdatasync failed: ") + std::strerror(errno));
+    if (result.created) io::sync_parent_directory(path);
+    result.checkpoint = Checkpoint{size, root, note};
+    ++result.batches;
+    if (on_commit) on_commit(receipts, result.checkpoint);
+    batch.clear();
+    receipts.clear();
   };
 
-  std::string origin = replay->size() ? replay->origin() : (options.origin.empty() ? "omlkit-ledger" : options.origin);
-  std::string key_name = options.key_name.empty() ? origin : options.key_name;
-  if (!crypto::valid_key_name(key_name))
-    throw Error(exit_code::usage, "", "key name \"" + key_name + "\" must have no spaces or '+'");
   if (replay->size() == 0) {
     result.created = true;
     json::Value genesis = json::Value::object();
@@ -155,23 +176,31 @@ AppendResult append_batch(const AppendOptions& options, const std::vector<Submit
     genesis.set("declare_accounts", json::Value::boolean(options.declare_accounts));
     add("genesis", genesis, path);
   }
-  for (const Submitted& s : entries) add(s.type, s.body, s.where);
+  Submitted entry;
+  size_t in_batch = 0;
+  while (next(&entry)) {
+    add(entry.type, entry.body, entry.where);
+    if (options.batch_size && ++in_batch == options.batch_size) {
+      commit();
+      in_batch = 0;
+    }
+  }
+  if (!receipts.empty()) commit();  // also a new ledger with no entries: genesis alone
+  return result;
+}
 
-  uint64_t size = replay->size();
-  crypto::Hash root = replay->root();
-  json::Value checkpoint = json::Value::object();
-  checkpoint.set("size", json::Value::integer(static_cast<int64_t>(size)));
-  checkpoint.set("root", json::Value::string(crypto::base64_encode(
-                             std::string_view(reinterpret_cast<const char*>(root.data()), root.size()))));
-  std::string note = crypto::sign_note(crypto::checkpoint_text(origin, size, root), key_name, *options.key);
-  checkpoint.set("note", json::Value::string(note));
-  add("checkpoint", checkpoint, path);
-  result.checkpoint = Checkpoint{size, root, note};
-
-  io::write_all(file.fd(), batch, path);
-  if (::fdatasync(file.fd()) != 0)
-    throw Error(exit_code::io, path, std::string("fdatasync failed: ") + std::strerror(errno));
-  if (result.created) io::sync_parent_directory(path);
+AppendResult append_batch(const AppendOptions& options, const std::vector<Submitted>& entries) {
+  size_t i = 0;
+  std::vector<Receipt> all;
+  AppendResult result = append_entries(
+      options,
+      [&](Submitted* out) {
+        if (i == entries.size()) return false;
+        *out = entries[i++];
+        return true;
+      },
+      [&](const std::vector<Receipt>& receipts, const Checkpoint&) { all.insert(all.end(), receipts.begin(), receipts.end()); });
+  result.receipts = std::move(all);
   return result;
 }
 

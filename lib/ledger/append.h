@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +31,9 @@ struct AppendOptions {
   const TrustFile* trust = nullptr;
   int lock_timeout_ms = 30000;
   std::optional<int64_t> now_millis;  // fixed clock (tests, reproducible examples)
+  // Entries per batch; 0 = the whole input is one batch (all or nothing). With N, each
+  // run of N entries is its own all-or-nothing batch, committed before the next is read.
+  size_t batch_size = 0;
 };
 
 // One entry to append: {"type": T, "body": {...}} and where it came from.
@@ -48,13 +52,22 @@ struct Receipt {
 struct AppendResult {
   bool created = false;
   uint64_t repaired_bytes = 0;   // bytes cut by --repair
-  std::vector<Receipt> receipts; // one per line written, genesis and checkpoint included
-  Checkpoint checkpoint;
+  size_t batches = 0;            // batches committed
+  Checkpoint checkpoint;         // the last one written
+  std::vector<Receipt> receipts; // append_batch only: every line written, checkpoints included
 };
+
+// Yields the next entry to append; false at the end of the input.
+using EntrySource = std::function<bool(Submitted*)>;
+// Called once each batch is durable, with its receipts (the checkpoint's last).
+using OnCommit = std::function<void(const std::vector<Receipt>&, const Checkpoint&)>;
 
 // Reads one submitted entry from a JSON line. Throws data_error(where) when malformed.
 Submitted parse_submitted(std::string_view line, const std::string& where);
 
+// Streams entries into the ledger; memory holds one batch's output lines.
+AppendResult append_entries(const AppendOptions& options, const EntrySource& next, const OnCommit& on_commit);
+// All entries as one batch (or options.batch_size batches); the receipts are returned.
 AppendResult append_batch(const AppendOptions& options, const std::vector<Submitted>& entries);
 
 }  // namespace omlkit::ledger

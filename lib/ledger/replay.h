@@ -69,7 +69,6 @@ class Replay {
   std::vector<Checkpoint> checkpoints_;
   Accounts accounts_;
   json::ParseOptions parse_options_;
-  std::string canonical_;  // scratch buffer
 };
 
 }  // namespace omlkit::ledger

@@ -104,3 +104,19 @@ TEST(JsonParse, numbers_keep_their_exact_text) {
   EXPECT_FALSE(v.items()[0].as_int64().has_value());
   EXPECT_THROW(json::canonical(json::parse("[1E400]", "t")), Error);  // Infinity has no JSON form
 }
+
+TEST(JsonParse, require_canonical_accepts_exactly_the_jcs_form) {
+  json::ParseOptions canonical_only;
+  canonical_only.integers_only = true;
+  canonical_only.require_canonical = true;
+  // Whatever write_canonical produces is accepted...
+  json::Value v = json::parse(R"({"b":[1,-2,{"\u00e9":"\u001f\t","a":null}],"a":"x\"\\/","\ud83d\ude02":true,"\ufb33":false})", "t");
+  std::string text = json::canonical(v);
+  EXPECT_EQ(json::canonical(json::parse(text, "t", canonical_only)), text);
+  // ...and every other spelling of the same value is refused.
+  for (const char* other : {R"({"a":1, "b":2})", R"({"b":1,"a":2})", R"(["\/"])", R"(["\u0041"])",
+                            R"(["\u001F"])", R"(["\u0008"])", R"(["\u000a"])", " [1]",
+                            "{\"\xEF\xAC\xB3\":1,\"\xF0\x9F\x98\x82\":2}"}) {
+    EXPECT_NE(parse_error(other, canonical_only).find("not canonical"), std::string::npos) << other;
+  }
+}
