@@ -15,13 +15,11 @@ class Parser {
       : p_(text.data()), begin_(text.data()), end_(text.data() + text.size()),
         where_(where), options_(options) {}
 
-  Value parse_document() {
+  void parse_document(Value& v) {
     skip_space();
-    Value v;
     parse_value(v, 0);
     skip_space();
     if (p_ != end_) fail("expected end of JSON text, found " + describe_here());
-    return v;
   }
 
  private:
@@ -78,24 +76,31 @@ class Parser {
   void parse_object(Value& v, int depth) {
     check_depth(depth);
     v.kind_ = Kind::object;
-    v.members_.reserve(6);  // most records' objects: growing 1-2-4-8 cost more than this
+    if (v.members_.capacity() == 0) v.members_.reserve(6);  // beats growing 1-2-4-8
     ++p_;  // '{'
     skip_space();
-    if (p_ < end_ && *p_ == '}') { ++p_; return; }
+    // Members already in v (from an earlier parse into the same Value) are reused in
+    // place, so parsing lines of one shape allocates nothing once warm.
+    size_t n = 0;
+    if (p_ < end_ && *p_ == '}') {
+      ++p_;
+      v.members_.clear();
+      return;
+    }
     for (;;) {
       skip_space();
       if (p_ >= end_ || *p_ != '"') fail("expected a member name, found " + describe_here());
       const char* key_at = p_;
-      Member& m = v.members_.emplace_back();
+      Member& m = n < v.members_.size() ? v.members_[n] : v.members_.emplace_back();
+      ++n;
       parse_string(m.key);
-      if (options_.require_canonical && v.members_.size() > 1 &&
-          !utf16_less(v.members_[v.members_.size() - 2].key, m.key)) {
+      if (options_.require_canonical && n > 1 && !utf16_less(v.members_[n - 2].key, m.key)) {
         p_ = key_at;
         fail("not canonical: member \"" + m.key + "\" out of order");
       }
       // Duplicates: linear scan while small; a sorted check at the end when large.
-      if (v.members_.size() <= 16) {
-        for (size_t i = 0; i + 1 < v.members_.size(); ++i)
+      if (n <= 16) {
+        for (size_t i = 0; i + 1 < n; ++i)
           if (v.members_[i].key == m.key) { p_ = key_at; fail("duplicate key \"" + m.key + "\""); }
       }
       skip_space();
@@ -108,7 +113,8 @@ class Parser {
       if (p_ < end_ && *p_ == '}') { ++p_; break; }
       fail("expected ',' or '}', found " + describe_here());
     }
-    if (v.members_.size() > 16) {
+    v.members_.resize(n);
+    if (n > 16) {
       std::vector<const std::string*> keys;
       keys.reserve(v.members_.size());
       for (const auto& m : v.members_) keys.push_back(&m.key);
@@ -123,13 +129,23 @@ class Parser {
     v.kind_ = Kind::array;
     ++p_;  // '['
     skip_space();
-    if (p_ < end_ && *p_ == ']') { ++p_; return; }
+    size_t n = 0;  // items already in v are reused, as members are
+    if (p_ < end_ && *p_ == ']') {
+      ++p_;
+      v.items_.clear();
+      return;
+    }
     for (;;) {
       skip_space();
-      parse_value(v.items_.emplace_back(), depth);
+      parse_value(n < v.items_.size() ? v.items_[n] : v.items_.emplace_back(), depth);
+      ++n;
       skip_space();
       if (p_ < end_ && *p_ == ',') { ++p_; continue; }
-      if (p_ < end_ && *p_ == ']') { ++p_; return; }
+      if (p_ < end_ && *p_ == ']') {
+        ++p_;
+        v.items_.resize(n);
+        return;
+      }
       fail("expected ',' or ']', found " + describe_here());
     }
   }
@@ -306,7 +322,13 @@ class Parser {
 };
 
 Value parse(std::string_view text, const std::string& where, const ParseOptions& options) {
-  return Parser(text, where, options).parse_document();
+  Value v;
+  Parser(text, where, options).parse_document(v);
+  return v;
+}
+
+void parse_into(std::string_view text, Value& out, const std::string& where, const ParseOptions& options) {
+  Parser(text, where, options).parse_document(out);
 }
 
 }  // namespace omlkit::json

@@ -91,6 +91,9 @@ struct ParseOptions {
 // Parses exactly one JSON text (surrounding whitespace allowed). On failure throws
 // omlkit::Error (exit 65) whose message names the byte column; `where` is its place.
 Value parse(std::string_view text, const std::string& where, const ParseOptions& = {});
+// The same into an existing value, reusing its allocations (for loops over lines).
+// On failure `out` holds a partial value.
+void parse_into(std::string_view text, Value& out, const std::string& where, const ParseOptions& = {});
 
 // RFC 8785 canonical form: no whitespace, members sorted by UTF-16 code units,
 // ES6 number formatting, minimal string escaping. Appends to out.

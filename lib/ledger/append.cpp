@@ -20,6 +20,7 @@ namespace omlkit::ledger {
 Submitted parse_submitted(std::string_view line, const std::string& where) {
   json::ParseOptions options;
   options.integers_only = true;
+  options.max_depth = 160;  // as the replay allows
   json::Value v = json::parse(line, where, options);
   if (!v.is_object()) throw data_error(where, "expected an object {\"type\": ..., \"body\": {...}}");
   const json::Value* type = v.find("type");

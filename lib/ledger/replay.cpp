@@ -12,7 +12,7 @@ static Error invalid(const std::string& where, const std::string& message) {
 Replay::Replay(ReplayOptions options) : options_(options), last_leaf_hex_(zero_hash_hex) {
   parse_options_.integers_only = true;
   parse_options_.require_canonical = true;
-  parse_options_.max_depth = 32;
+  parse_options_.max_depth = 160;  // a geometric lineage of 64 generations nests 132 deep
   if (options_.trust)
     for (const TrustedKey& k : options_.trust->keys) verifiers_.push_back(k.verifier);
 }
@@ -21,9 +21,9 @@ crypto::Hash Replay::apply(std::string_view line, const std::string& where) {
   uint64_t seq = tree_.size();
   if (on_tree) on_tree(seq, tree_.root());
   // A line that parses under require_canonical is byte-for-byte its own JCS form.
-  json::Value entry;
+  json::Value& entry = entry_;
   try {
-    entry = json::parse(line, where, parse_options_);
+    json::parse_into(line, entry, where, parse_options_);
   } catch (const Error& e) {
     throw invalid(where, std::string("not a canonical ledger line: ") + e.what());
   }

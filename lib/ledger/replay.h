@@ -69,6 +69,7 @@ class Replay {
   std::vector<Checkpoint> checkpoints_;
   Accounts accounts_;
   json::ParseOptions parse_options_;
+  json::Value entry_;  // the line being checked; reused so that parsing allocates little
 };
 
 }  // namespace omlkit::ledger
