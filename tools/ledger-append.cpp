@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
       for (;;) {
         if (!reader) {
           if (input == inputs.size()) return false;
-          reader = std::make_unique<io::LineReader>(inputs[input++]);
+          reader = std::make_unique<io::LineReader>(inputs[input++], tool::max_line_bytes());
         }
         if (!reader->next(&line)) {
           reader.reset();

@@ -15,7 +15,7 @@ static std::string base64_of(const crypto::Hash& h) {
 // Each receipt line printed by ledger-append ({"seq":N,"leaf":hex,...}) must name an entry
 // of this ledger, covered by a checkpoint, with that leaf hash. Returns the receipts checked.
 static size_t check_receipts(const std::string& path, ledger::VerifyReport& report) {
-  io::LineReader reader(path);
+  io::LineReader reader(path, tool::max_line_bytes());
   std::string_view line;
   size_t checked = 0;
   while (reader.next(&line)) {
@@ -77,10 +77,14 @@ int main(int argc, char** argv) {
     if (prove >= 0) options.prove_seq = static_cast<uint64_t>(prove);
     options.keep_balances = balances;
     options.keep_leaves = !receipts_path.empty();
+    options.max_line_bytes = tool::max_line_bytes();
+    if (tool::stderr_is_terminal())
+      options.progress = [](uint64_t n) { std::fprintf(stderr, "\rledger-verify: %llu entries", (unsigned long long)n); };
     if (trust_path.empty() && !as_json)
       tool::warn(path, "no --trust file: checkpoint signatures are checked against the genesis key only");
 
     ledger::VerifyReport report = ledger::verify_ledger(path, options);
+    if (options.progress && report.entries >= 0x10000) std::fputc('\n', stderr);
 
     io::Output out(1);
     if (!receipts_path.empty() && report.exit_code != exit_code::check_failed) check_receipts(receipts_path, report);

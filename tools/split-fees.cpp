@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
     fees::FeeStream stream(policy, options, out);
     stream.on_bad_record = [](const Error& e) { tool::error(e.where(), e.what()); };
     for (const std::string& input : inputs) {
-      io::LineReader reader(input);
+      io::LineReader reader(input, tool::max_line_bytes());
       stream.process(reader);
     }
     stream.finish();

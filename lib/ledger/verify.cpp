@@ -57,7 +57,7 @@ VerifyReport verify_ledger(const std::string& path, const VerifyOptions& options
     };
   }
 
-  io::LineReader reader(path);
+  io::LineReader reader(path, options.max_line_bytes);
   std::string_view line;
   try {
     while (reader.next(&line)) {
@@ -67,6 +67,7 @@ VerifyReport verify_ledger(const std::string& path, const VerifyOptions& options
       }
       crypto::Hash leaf = replay.apply(line, reader.where());
       if (keep_leaves) leaves.push_back(leaf);
+      if (options.progress && (replay.size() & 0xFFFF) == 0) options.progress(replay.size());
     }
   } catch (const Error& e) {
     if (e.code() != exit_code::check_failed) throw;

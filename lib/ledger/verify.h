@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,6 +33,9 @@ struct VerifyOptions {
   std::optional<TrustedHead> trusted;
   bool keep_balances = false;
   bool keep_leaves = false;  // report every leaf hash (32 bytes per entry)
+  size_t max_line_bytes = 16 << 20;
+  // Called every 2^16 entries with the count so far (a tool shows it on a terminal).
+  std::function<void(uint64_t)> progress;
 };
 
 struct InclusionProof {

@@ -146,3 +146,11 @@ teardown() { teardown_scratch; }
   assert_success
   echo "# $(wc -l < receipts) receipted entries checked" >&3
 }
+
+@test "a line longer than --max-line-bytes is refused with its place" {
+  make_ledger
+  transfers m 3 > in.jsonl
+  run ledger-append --ledger ledger.jsonl --key key.pem --max-line-bytes 100 in.jsonl
+  assert_failure 65
+  assert_output "ledger-append: in.jsonl:1: line longer than 100 bytes"
+}

@@ -6,16 +6,22 @@
 #include <iostream>
 
 #include "io/error.h"
+#include "io/line_reader.h"
 
 namespace omlkit::tool {
 
 static std::string program_name = "omlkit";
 static bool quiet = false;
+static size_t line_limit = io::default_max_line_bytes;
 
 void add_standard_flags(CLI::App& app) {
   app.set_version_flag("--version", std::string(app.get_name()) + " (omlkit) " + version);
   app.add_flag("-q,--quiet", quiet, "Silence warnings (never errors)");
+  app.add_option("--max-line-bytes", line_limit, "Longest input line accepted (default 16 MiB)")
+      ->check(CLI::PositiveNumber);
 }
+
+size_t max_line_bytes() { return line_limit; }
 
 static void print(std::string_view where, std::string_view message) {
   std::string line = program_name + ": ";

@@ -20,7 +20,12 @@ namespace omlkit::tool {
 
 inline constexpr const char* version = "0.1.0";
 
+// --version, --quiet, --max-line-bytes.
 void add_standard_flags(CLI::App& app);
+
+// The longest input line a tool accepts (--max-line-bytes; default 16 MiB): a longer line
+// is an error with its place, never an unbounded allocation.
+size_t max_line_bytes();
 
 // Parses argv and calls body; maps CLI errors to exit 2, omlkit::Error to its code,
 // anything else to 70. Prints one diagnostic line on stderr.
