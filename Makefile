@@ -8,7 +8,7 @@
 
 CXX      ?= g++
 CXXFLAGS ?= -O2 -g
-CXXFLAGS += -std=c++20 -Wall -Wextra -Werror -Ilib -Itools/common -MMD -MP
+override CXXFLAGS += -std=c++20 -Wall -Wextra -Werror -Ilib -Itools/common -MMD -MP
 LDLIBS   += -lssl -lcrypto -lzstd -lopenblas -lpthread
 PREFIX   ?= /usr/local
 BUILD    ?= build
