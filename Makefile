@@ -71,12 +71,13 @@ install: all
 
 # ASan + UBSan build of everything in a separate tree, then the whole test run against it.
 sanitize: deps
-	@$(MAKE) --no-print-directory BUILD=build-san BIN=bin-san \
+	@$(MAKE) --no-print-directory BUILD=build-san BIN=bin-san CUDA=0 \
 	    CXXFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
 	    all build-san/unit_tests
 	@OMLKIT_BIN=$(CURDIR)/bin-san scripts/run-tests build-san/unit_tests tests/cli
 
 -include tests/fuzz/fuzz.mk
+-include lib/model/cuda/cuda.mk
 
 clean:
 	rm -rf build build-san bin bin-san

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Engine speed: forward tokens/s (prompt processing, batch 4 x 128) and generation tokens/s
-# (batch 1, KV cache) on both shared models with 2 threads, next to the machine's own
-# OpenBLAS sgemm rate (the limit: the forward pass is nearly all matmuls) and, when Debian's
+# Engine speed on both shared models with 2 threads, batch 4 x 128:
+#   forward tokens/s (prompt processing), forward+backward tokens/s (training, every tensor
+#   trained; "step" adds zeroing the gradients and an AdamW update), generation tokens/s
+#   (batch 1, KV cache),
+# next to the machine's own OpenBLAS sgemm rate measured in the same run (the limit: both
+# passes are nearly all matmuls; training counts 3x the forward's FLOPs) and, when Debian's
 # python3-torch is installed, PyTorch on the same weights in the same run. Installs nothing.
 #
 #   bench/engine.sh            (needs bin/model-run: make all)
@@ -15,7 +18,7 @@ SECONDS_PER="${SECONDS_PER:-3}"
 [ -x "$BIN" ] || { echo "engine.sh: $BIN not built (run make all)" >&2; exit 66; }
 [ -d "$SHARED/models" ] || { echo "engine.sh: $SHARED/models not found (set OMLKIT_SHARED)" >&2; exit 66; }
 
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "omlkit BLAS: OpenBLAS $(readlink -f /usr/lib/x86_64-linux-gnu/libopenblas.so.0 2>/dev/null | xargs basename), OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
 have_torch=0
 if python3 -c 'import torch' 2>/dev/null; then
@@ -24,15 +27,29 @@ if python3 -c 'import torch' 2>/dev/null; then
 else
   echo "PyTorch: python3-torch not installed, comparison skipped"
 fi
-printf '\n%-12s %14s %14s %12s %14s %8s %14s %8s\n' model "fwd tok/s" "gen tok/s" "sgemm GF/s" "limit tok/s" "% limit" "torch tok/s" "x torch"
+ratio() { [ "$2" = "-" ] && echo "-" || python3 -c "print(f'{$1/$2:.1f}')"; }
+
+printf '\nforward (prompt processing) and generation\n'
+printf '%-12s %10s %10s %11s %11s %8s %11s %8s\n' model "fwd tok/s" "gen tok/s" "sgemm GF/s" "limit" "% limit" "torch" "x torch"
+rows=()
 for m in gpt2-small llama-small; do
   line=$("$BIN" bench --model "$SHARED/models/$m" --threads "$THREADS" --batch 4 --tokens 128 --seconds "$SECONDS_PER")
+  rows+=("$m $line")
   read -r fwd gen gf limit < <(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(r["forward_tokens_per_s"], r["generate_tokens_per_s"], r["sgemm_gflops"], r["limit_tokens_per_s"])' "$line")
-  torch="-"; ratio="-"
-  if [ "$have_torch" = 1 ]; then
-    torch=$(python3 "$REPO/bench/torch_forward.py" "$SHARED/models/$m" "$THREADS" 4 128 "$SECONDS_PER")
-    ratio=$(python3 -c "print(f'{$fwd/$torch:.1f}')")
-  fi
-  printf '%-12s %14.0f %14.0f %12.1f %14.0f %7.0f%% %14s %8s\n' "$m" "$fwd" "$gen" "$gf" "$limit" \
-    "$(python3 -c "print(100*$fwd/$limit)")" "$torch" "$ratio"
+  torch="-"
+  [ "$have_torch" = 1 ] && torch=$(cd "$REPO/bench" && python3 torch_forward.py "$SHARED/models/$m" "$THREADS" 4 128 "$SECONDS_PER")
+  printf '%-12s %10.0f %10.0f %11.1f %11.0f %7.0f%% %11s %8s\n' "$m" "$fwd" "$gen" "$gf" "$limit" \
+    "$(python3 -c "print(100*$fwd/$limit)")" "$torch" "$(ratio "$fwd" "$torch")"
+done
+
+printf '\ntraining: forward + cross-entropy + backward (step = + zero grads + AdamW)\n'
+printf '%-12s %10s %10s %11s %11s %8s %11s %8s\n' model "fwd+bwd" "step" "sgemm GF/s" "limit" "% limit" "torch" "x torch"
+for row in "${rows[@]}"; do
+  m=${row%% *}
+  line=${row#* }
+  read -r train step gf limit < <(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(r["train_tokens_per_s"], r["train_step_tokens_per_s"], r["sgemm_gflops"], r["train_limit_tokens_per_s"])' "$line")
+  torch="-"
+  [ "$have_torch" = 1 ] && torch=$(cd "$REPO/bench" && python3 torch_train.py "$SHARED/models/$m" "$THREADS" 4 128 "$SECONDS_PER")
+  printf '%-12s %10.0f %10.0f %11.1f %11.0f %7.0f%% %11s %8s\n' "$m" "$train" "$step" "$gf" "$limit" \
+    "$(python3 -c "print(100*$train/$limit)")" "$torch" "$(ratio "$train" "$torch")"
 done

@@ -82,4 +82,5 @@ def main():
             calls += 1
     print(f'{calls * B * T / (time.time() - start):.0f}')
 
-main()
+if __name__ == '__main__':
+    main()

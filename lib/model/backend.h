@@ -2,9 +2,15 @@
 //
 // The transformer (model/transformer.h) is written once against this interface and never
 // touches device memory itself, so a backend owns all placement and parallelism:
-// `cpu/` is the reference (OpenBLAS sgemm and a fixed thread pool); part 2 adds
-// `cuda/` (cuBLAS) beside it, and the `*_backward` twin of every `*_forward` below with
-// the same shapes. Buffers hold F32; pointers returned by allocate() are device pointers.
+// `cpu/` is the reference (OpenBLAS sgemm and a fixed thread pool); `cuda/` (cuBLAS) sits
+// beside it. Every `*_forward` has a `*_backward` twin with the same shapes. Buffers hold
+// F32; pointers returned by allocate() are device pointers.
+//
+// Backward conventions: weight gradients accumulate (+=), so micro-batches and tied
+// weights add up, and a null weight gradient means "frozen, skip it". Gradients of
+// activations are overwritten, except the norms' d_inp, which accumulates because it is
+// the residual stream's gradient. A backend must give bit-identical results for identical
+// calls (fixed partitions, ordered reductions): training is deterministic.
 //
 // Shapes: B batch, T positions computed in this call, S positions held in the KV cache,
 // C channels, N = B*T rows, V vocabulary, H query heads, KVH key/value heads, hs head dim.
@@ -17,6 +23,13 @@
 #include <utility>
 
 namespace omlkit::model {
+
+// Hyper-parameters of one AdamW update (PyTorch's torch.optim.AdamW, decoupled decay).
+struct AdamWStep {
+  float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, weight_decay = 0.0f;
+  int t = 1;                // 1-based step number, for the bias corrections
+  float grad_scale = 1.0f;  // multiplies every gradient first (clipping)
+};
 
 // A linear layer y = x W^T + b. Hugging Face stores nn.Linear weights as (out, in) and
 // GPT-2's Conv1D as (in, out); both are used where they lie, without a transposed copy.
@@ -73,6 +86,49 @@ class Backend {
   // out (N) = log softmax(logits (N,V))[targets]; targets (N) on host, -1 gives 0.
   virtual void token_logprob_forward(float* out, const float* logits,
                                      std::span<const int32_t> targets, int N, int V) = 0;
+
+  // ---- Training ----
+  virtual void zero(float* buffer, size_t count) = 0;
+  // d_wte (V,C) += d_out (B,T,C) at each token's row; d_wpe (T,C) += d_out summed over b
+  // (positions start at 0). Either may be null.
+  virtual void embedding_backward(float* d_wte, float* d_wpe, const float* d_out,
+                                  std::span<const int32_t> tokens, int B, int T, int C) = 0;
+  // d_inp (N,C) += d LayerNorm; d_weight, d_bias (C) +=. d_inp may be null.
+  virtual void layernorm_backward(float* d_inp, float* d_weight, float* d_bias,
+                                  const float* d_out, const float* inp, const float* weight,
+                                  const float* mean, const float* rstd, int N, int C) = 0;
+  // d_inp (N,C) += d RMSNorm; d_weight (C) +=. d_inp may be null.
+  virtual void rmsnorm_backward(float* d_inp, float* d_weight, const float* d_out,
+                                const float* inp, const float* weight, const float* rstd,
+                                int N, int C) = 0;
+  // d_inp (N,layer.in) = d_out (N,layer.out) W, overwritten, may be null; d_weight += the
+  // weight's gradient in the weight's own layout; d_bias (layer.out) += column sums of d_out.
+  virtual void matmul_backward(float* d_inp, float* d_weight, float* d_bias, const float* d_out,
+                               const float* inp, int inp_stride, const Linear& layer, int N) = 0;
+  // In place on dx, shaped as rope_forward's x: the transpose of that rotation.
+  virtual void rope_backward(float* dx, int B, int T, int pos0, int row_stride, int n_heads,
+                             int hs, float theta) = 0;
+  // d_qkv (N, H*hs + 2*KVH*hs), overwritten: the gradient of attention_forward at pos0 = 0
+  // with its keys and values in the qkv rows; d_out (N,H*hs); att (B,H,T,S) as saved.
+  virtual void attention_backward(float* d_qkv, const float* d_out, const float* att,
+                                  const float* qkv, int B, int T, int S, int H, int KVH,
+                                  int hs) = 0;
+  // d_inp (n) = d_out * GELU-tanh'(inp).
+  virtual void gelu_backward(float* d_inp, const float* inp, const float* d_out, size_t n) = 0;
+  // d_gate_up (N,2F) from d_out (N,F) and the saved gate_up (N,2F).
+  virtual void swiglu_backward(float* d_gate_up, const float* gate_up, const float* d_out,
+                               int N, int F) = 0;
+  // Fused softmax cross-entropy, in place: logits (N,V) become scale * d(loss)/d(logits);
+  // losses (N) = -log softmax(logits)[target]. Rows whose target is -1 (host, N) get loss 0
+  // and a zero gradient: the loss mask.
+  virtual void cross_entropy_backward(float* logits, float* losses,
+                                      std::span<const int32_t> targets, int N, int V,
+                                      float scale) = 0;
+  // Sum of x[i]^2 over n floats, accumulated in double.
+  virtual double sum_squares(const float* x, size_t n) = 0;
+  // One AdamW update of n parameters with their moments m, v (n each) and gradients.
+  virtual void adamw_update(float* params, float* m, float* v, const float* grads, size_t n,
+                            const AdamWStep& step) = 0;
 };
 
 // Owns one device allocation.

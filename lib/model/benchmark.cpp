@@ -3,6 +3,8 @@
 #include <chrono>
 #include <functional>
 
+#include "model/optimizer.h"
+
 namespace omlkit::model {
 namespace {
 
@@ -44,6 +46,23 @@ BenchmarkResult run_benchmark(Transformer& model, int batch, int tokens, double 
   model.reserve(batch, tokens);
   r.forward_tokens_per_s = batch * tokens * calls_per_second([&] { model.forward(ids, batch, tokens, 0); }, min_seconds);
 
+  // Training: next-token targets, the last position of each sequence masked. The backward
+  // pass runs two matmuls for each of the forward's, hence the 3x in the limit.
+  std::vector<int32_t> targets(ids.size(), -1);
+  for (size_t i = 0; i + 1 < ids.size(); i++)
+    if ((i + 1) % size_t(tokens) != 0) targets[i] = ids[i + 1];
+  float scale = 1.0f / float(batch * (tokens - 1));
+  r.train_tokens_per_s = batch * tokens * calls_per_second([&] { model.forward_backward(ids, targets, batch, tokens, scale); },
+                                                           min_seconds);
+  {
+    AdamW optimizer(model, {});
+    r.train_step_tokens_per_s = batch * tokens * calls_per_second([&] {
+      model.zero_gradients();
+      model.forward_backward(ids, targets, batch, tokens, scale);
+      optimizer.step(1e-6f, 1.0f);
+    }, min_seconds);
+  }
+
   // One step per call: a 1-token prompt, then tokens-1 cached steps, restarting at the end.
   model.reserve(1, tokens);
   int pos = 0;
@@ -59,6 +78,7 @@ BenchmarkResult run_benchmark(Transformer& model, int batch, int tokens, double 
                                                       min_seconds) / 1e9;
   r.forward_flops_per_token = flops_per_token(c, tokens / 2.0);
   r.limit_tokens_per_s = r.sgemm_gflops * 1e9 / r.forward_flops_per_token;
+  r.train_limit_tokens_per_s = r.limit_tokens_per_s / 3;
   return r;
 }
 

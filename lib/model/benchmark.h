@@ -1,6 +1,6 @@
 // Speed measurements of the engine on any backend, for `model-run bench` and
-// bench/engine.sh: forward throughput, token-by-token generation, and the backend's own
-// sgemm rate, which bounds the forward pass (its FLOPs are nearly all matmuls).
+// bench/engine.sh: forward and training throughput, token-by-token generation, and the
+// backend's own sgemm rate, which bounds both (their FLOPs are nearly all matmuls).
 #pragma once
 
 #include "model/transformer.h"
@@ -11,9 +11,12 @@ struct BenchmarkResult {
   int batch = 0, tokens = 0;
   double forward_tokens_per_s = 0;   // (batch, tokens) forward passes with full logits
   double generate_tokens_per_s = 0;  // batch 1, one new token per step with the KV cache
+  double train_tokens_per_s = 0;     // forward + cross-entropy + backward, all tensors trained
+  double train_step_tokens_per_s = 0;  // the same plus zeroing gradients and an AdamW update
   double forward_flops_per_token = 0;
   double sgemm_gflops = 0;           // square sgemm on the same backend and threads
   double limit_tokens_per_s = 0;     // sgemm rate / forward FLOPs per token
+  double train_limit_tokens_per_s = 0;  // sgemm rate / (3 x forward FLOPs per token)
 };
 
 // Runs each measurement for at least min_seconds (after one warm-up call).

@@ -12,6 +12,7 @@ Transformer::Transformer(const Checkpoint& checkpoint, Backend& backend)
   table_.load_f32(checkpoint, host.data());
   params_ = DeviceBuffer(backend_, host.size());
   backend_.upload(params_.data(), host.data(), host.size());
+  trainable_.assign(table_.entries().size(), true);
   bind_weights();
 }
 

@@ -1,9 +1,10 @@
 // A decoder-only transformer (GPT-2 or Llama family) on a Backend: parameters, KV cache,
-// activations, and the forward pass.
+// activations, the forward pass, and (transformer_backward.cpp) the backward pass.
 //
 // Every activation of every layer is kept (allocated once by reserve(), reused by each
-// call) because part 2's backward pass needs them; the KV cache doubles as the saved
-// keys and values. Not thread-safe: one forward at a time per Transformer.
+// call) because the backward pass needs them; the KV cache doubles as the saved keys and
+// values. Gradients live in one flat buffer parallel to the parameters (llm.c style).
+// Not thread-safe: one pass at a time per Transformer.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +28,18 @@ struct LayerWeights {
   const float* norm2_bias = nullptr;
   Linear mlp_in;                      // (C) -> (F), or (2F) gate+up for SwiGLU
   Linear mlp_out;                     // (F) -> (C)
+};
+
+// Gradient pointers parallel to LayerWeights; null where the tensor is frozen. A fused
+// matrix (Llama's q|k|v, gate|up) and a layer's weight and bias are one unit: if any
+// part trains, the whole unit's gradient is computed.
+struct LayerGradients {
+  float *norm1_weight = nullptr, *norm1_bias = nullptr;
+  float *qkv_weight = nullptr, *qkv_bias = nullptr;
+  float *attn_out_weight = nullptr, *attn_out_bias = nullptr;
+  float *norm2_weight = nullptr, *norm2_bias = nullptr;
+  float *mlp_in_weight = nullptr, *mlp_in_bias = nullptr;
+  float *mlp_out_weight = nullptr, *mlp_out_bias = nullptr;
 };
 
 // One block's saved activations, N = B*T rows.
@@ -69,9 +82,26 @@ class Transformer {
   const float* forward(std::span<const int32_t> tokens, int B, int T, int pos0,
                        bool last_only = false);
 
+  // ---- Training (transformer_backward.cpp) ----
+  // One flag per parameters() entry: which tensors get gradients (all by default).
+  void set_trainable(const std::vector<bool>& trainable);
+  const std::vector<bool>& trainable() const { return trainable_; }
+  // Device gradients, parallel to parameter_data(); allocated on first use.
+  float* gradient_data();
+  void zero_gradients();
+  // Forward over tokens (B,T) from position 0, softmax cross-entropy against targets (B,T)
+  // (-1 = no loss at that position: the loss mask), then the backward pass, which adds
+  // loss_scale * d(sum of losses)/d(parameter) into the gradients of trainable tensors.
+  // Returns the sum of the unmasked losses. Throws like forward().
+  double forward_backward(std::span<const int32_t> tokens, std::span<const int32_t> targets,
+                          int B, int T, float loss_scale);
+
  private:
   void bind_weights();
+  void bind_gradients();
   void ensure_logits(size_t rows);
+  void ensure_training_buffers(size_t N);
+  void block_backward(int l, int B, int T, float* d_residual, bool need_d_input);
 
   ModelConfig config_;
   Backend& backend_;
@@ -89,6 +119,18 @@ class Transformer {
   std::vector<LayerActivations> acts_;
   DeviceBuffer normf_, normf_mean_, normf_rstd_;  // (N,C), (N), (N)
   DeviceBuffer logits_;                         // (rows,V), grown on demand
+
+  // Training state: gradients (parallel to params_) and the activation gradients, reused
+  // by every layer. backward_floor_ is the lowest layer the backward pass must reach
+  // (-1: down to the embeddings; n_layer: none).
+  std::vector<bool> trainable_;
+  DeviceBuffer grads_;
+  float *d_wte_ = nullptr, *d_wpe_ = nullptr, *d_normf_weight_ = nullptr, *d_normf_bias_ = nullptr;
+  float* d_lm_head_ = nullptr;
+  std::vector<LayerGradients> layer_grads_;
+  int backward_floor_ = -1;
+  size_t training_rows_ = 0;
+  DeviceBuffer d_residual_, d_norm_, d_qkv_, d_att_y_, d_mlp_h_, d_mlp_act_, losses_;
 };
 
 }  // namespace omlkit::model

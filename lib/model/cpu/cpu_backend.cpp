@@ -128,6 +128,11 @@ void CpuBackend::matmul_forward(float* out, const float* inp, int inp_stride, co
 
 void CpuBackend::rope_forward(float* x, int B, int T, int pos0, int row_stride, int n_heads,
                               int hs, float theta) {
+  rotate(x, B, T, pos0, row_stride, n_heads, hs, theta, 1.0f);
+}
+
+void CpuBackend::rotate(float* x, int B, int T, int pos0, int row_stride, int n_heads, int hs,
+                        float theta, float sin_sign) {
   // Hugging Face: inv_freq[i] = 1 / theta^(2i/hs) in F32; pairs (i, i + hs/2) rotate together.
   int half = hs / 2;
   std::vector<float> cos_table(size_t(T) * half), sin_table(size_t(T) * half);
@@ -136,7 +141,7 @@ void CpuBackend::rope_forward(float* x, int B, int T, int pos0, int row_stride, 
       float inv_freq = 1.0f / std::pow(theta, float(2 * i) / float(hs));
       float angle = float(pos0 + t) * inv_freq;
       cos_table[size_t(t) * half + i] = float(std::cos(double(angle)));
-      sin_table[size_t(t) * half + i] = float(std::sin(double(angle)));
+      sin_table[size_t(t) * half + i] = sin_sign * float(std::sin(double(angle)));
     }
   for (int b = 0; b < B; b++)
     for (int t = 0; t < T; t++) {
@@ -183,9 +188,7 @@ void CpuBackend::attention_forward(float* out, float* att, const float* q, int q
       float max = -INFINITY;
       for (int s = 0; s < visible; s++) {
         const float* key = keys + size_t(s) * kv_dim;
-        float dot = 0;
-        for (int i = 0; i < hs; i++) dot += query[i] * key[i];
-        probs[s] = dot * scale;
+        probs[s] = dot_product(query, key, hs) * scale;
         max = probs[s] > max ? probs[s] : max;
       }
       float sum = 0;

@@ -42,7 +42,35 @@ class CpuBackend final : public Backend {
   void token_logprob_forward(float* out, const float* logits, std::span<const int32_t> targets,
                              int N, int V) override;
 
+  // Training: cpu_backward.cpp.
+  void zero(float* buffer, size_t count) override;
+  void embedding_backward(float* d_wte, float* d_wpe, const float* d_out,
+                          std::span<const int32_t> tokens, int B, int T, int C) override;
+  void layernorm_backward(float* d_inp, float* d_weight, float* d_bias, const float* d_out,
+                          const float* inp, const float* weight, const float* mean,
+                          const float* rstd, int N, int C) override;
+  void rmsnorm_backward(float* d_inp, float* d_weight, const float* d_out, const float* inp,
+                        const float* weight, const float* rstd, int N, int C) override;
+  void matmul_backward(float* d_inp, float* d_weight, float* d_bias, const float* d_out,
+                       const float* inp, int inp_stride, const Linear& layer, int N) override;
+  void rope_backward(float* dx, int B, int T, int pos0, int row_stride, int n_heads, int hs,
+                     float theta) override;
+  void attention_backward(float* d_qkv, const float* d_out, const float* att, const float* qkv,
+                          int B, int T, int S, int H, int KVH, int hs) override;
+  void gelu_backward(float* d_inp, const float* inp, const float* d_out, size_t n) override;
+  void swiglu_backward(float* d_gate_up, const float* gate_up, const float* d_out, int N,
+                       int F) override;
+  void cross_entropy_backward(float* logits, float* losses, std::span<const int32_t> targets,
+                              int N, int V, float scale) override;
+  double sum_squares(const float* x, size_t n) override;
+  void adamw_update(float* params, float* m, float* v, const float* grads, size_t n,
+                    const AdamWStep& step) override;
+
  private:
+  // Rotates by +angle (forward) or -angle (backward, the transpose).
+  void rotate(float* x, int B, int T, int pos0, int row_stride, int n_heads, int hs,
+              float theta, float sin_sign);
+
   int threads_;
   ThreadPool pool_;
 };

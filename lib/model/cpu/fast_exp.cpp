@@ -49,11 +49,40 @@ __attribute__((target("avx2,fma"))) double sum_exp_avx2(const float* x, int n, f
   return total;
 }
 
+__attribute__((target("avx2,fma"))) double exp_avx2(const float* x, float* out, int n, float shift) {
+  double total = 0;
+  int i = 0;
+  for (; i + 8 <= n;) {
+    v8f block_sum{};
+    for (int stop = std::min(n - 7, i + 1024); i < stop; i += 8) {
+      v8f v;
+      std::memcpy(&v, x + i, sizeof v);
+      v = exp_nonpositive(v - shift);
+      std::memcpy(out + i, &v, sizeof v);
+      block_sum += v;
+    }
+    for (int lane = 0; lane < 8; lane++) total += block_sum[lane];
+  }
+  for (; i < n; i++) total += (out[i] = float(std::exp(double(x[i] - shift))));
+  return total;
+}
+
+bool has_avx2() {
+  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return yes;
+}
+
 }  // namespace
 
+double exp_shifted(const float* x, float* out, int n, float shift) {
+  if (has_avx2()) return exp_avx2(x, out, n, shift);
+  double total = 0;
+  for (int i = 0; i < n; i++) total += (out[i] = float(std::exp(double(x[i] - shift))));
+  return total;
+}
+
 double sum_exp_shifted(const float* x, int n, float shift) {
-  static const bool has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  if (has_avx2) return sum_exp_avx2(x, n, shift);
+  if (has_avx2()) return sum_exp_avx2(x, n, shift);
   double total = 0;
   for (int i = 0; i < n; i++) total += std::exp(double(x[i] - shift));
   return total;
