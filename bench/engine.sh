@@ -21,9 +21,12 @@ SECONDS_PER="${SECONDS_PER:-3}"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "omlkit BLAS: OpenBLAS $(readlink -f /usr/lib/x86_64-linux-gnu/libopenblas.so.0 2>/dev/null | xargs basename), OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
 have_torch=0
-if python3 -c 'import torch' 2>/dev/null; then
-  have_torch=1
-  echo "PyTorch BLAS: libblas.so.3 -> $(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null), $(python3 -c 'import torch; print("torch", torch.__version__)')"
+torch_python=python3
+for p in python3 /usr/bin/python3; do  # Debian's python3-torch lives in the system python
+  if "$p" -c 'import torch' 2>/dev/null; then torch_python=$p; have_torch=1; break; fi
+done
+if [ "$have_torch" = 1 ]; then
+  echo "PyTorch BLAS: libblas.so.3 -> $(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null), $("$torch_python" -c 'import torch; print("torch", torch.__version__)')"
 else
   echo "PyTorch: python3-torch not installed, comparison skipped"
 fi
@@ -37,7 +40,7 @@ for m in gpt2-small llama-small; do
   rows+=("$m $line")
   read -r fwd gen gf limit < <(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(r["forward_tokens_per_s"], r["generate_tokens_per_s"], r["sgemm_gflops"], r["limit_tokens_per_s"])' "$line")
   torch="-"
-  [ "$have_torch" = 1 ] && torch=$(cd "$REPO/bench" && python3 torch_forward.py "$SHARED/models/$m" "$THREADS" 4 128 "$SECONDS_PER")
+  [ "$have_torch" = 1 ] && torch=$(cd "$REPO/bench" && "$torch_python" torch_forward.py "$SHARED/models/$m" "$THREADS" 4 128 "$SECONDS_PER")
   printf '%-12s %10.0f %10.0f %11.1f %11.0f %7.0f%% %11s %8s\n' "$m" "$fwd" "$gen" "$gf" "$limit" \
     "$(python3 -c "print(100*$fwd/$limit)")" "$torch" "$(ratio "$fwd" "$torch")"
 done
@@ -49,7 +52,7 @@ for row in "${rows[@]}"; do
   line=${row#* }
   read -r train step gf limit < <(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(r["train_tokens_per_s"], r["train_step_tokens_per_s"], r["sgemm_gflops"], r["train_limit_tokens_per_s"])' "$line")
   torch="-"
-  [ "$have_torch" = 1 ] && torch=$(cd "$REPO/bench" && python3 torch_train.py "$SHARED/models/$m" "$THREADS" 4 128 "$SECONDS_PER")
+  [ "$have_torch" = 1 ] && torch=$(cd "$REPO/bench" && "$torch_python" torch_train.py "$SHARED/models/$m" "$THREADS" 4 128 "$SECONDS_PER")
   printf '%-12s %10.0f %10.0f %11.1f %11.0f %7.0f%% %11s %8s\n' "$m" "$train" "$step" "$gf" "$limit" \
     "$(python3 -c "print(100*$train/$limit)")" "$torch" "$(ratio "$train" "$torch")"
 done

@@ -9,6 +9,16 @@ import json, struct, sys, time
 import torch
 import torch.nn.functional as F
 
+def causal_attention(q, k, v):
+    """softmax(q k^T / sqrt(d) + causal mask) v; F.scaled_dot_product_attention where it
+    exists (PyTorch >= 2.0), the plain formula on Debian 12's PyTorch 1.13."""
+    if hasattr(F, "scaled_dot_product_attention"):
+        return F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    T = q.shape[-2]
+    scores = (q @ k.transpose(-2, -1)) / (q.shape[-1] ** 0.5)
+    mask = torch.ones(T, T, dtype=torch.bool, device=q.device).triu(1)
+    return torch.softmax(scores.masked_fill(mask, float("-inf")), dim=-1) @ v
+
 def load(path):
     raw = open(path, 'rb').read()
     n = struct.unpack('<Q', raw[:8])[0]
@@ -32,7 +42,7 @@ def gpt2(w, c, ids):
         h = F.layer_norm(x, (C,), w[p + 'ln_1.weight'], w[p + 'ln_1.bias'], c['layer_norm_epsilon'])
         q, k, v = (h @ w[p + 'attn.c_attn.weight'] + w[p + 'attn.c_attn.bias']).split(C, dim=2)
         q, k, v = (t.view(B, T, H, C // H).transpose(1, 2) for t in (q, k, v))
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).reshape(B, T, C)
+        y = causal_attention(q, k, v).transpose(1, 2).reshape(B, T, C)
         x = x + y @ w[p + 'attn.c_proj.weight'] + w[p + 'attn.c_proj.bias']
         h = F.layer_norm(x, (C,), w[p + 'ln_2.weight'], w[p + 'ln_2.bias'], c['layer_norm_epsilon'])
         h = F.gelu(h @ w[p + 'mlp.c_fc.weight'] + w[p + 'mlp.c_fc.bias'], approximate='tanh')
@@ -59,7 +69,7 @@ def llama(w, c, ids):
         k = (h @ w[p + 'self_attn.k_proj.weight'].t()).view(B, T, KV, hs).transpose(1, 2)
         v = (h @ w[p + 'self_attn.v_proj.weight'].t()).view(B, T, KV, hs).transpose(1, 2)
         k, v = k.repeat_interleave(H // KV, 1), v.repeat_interleave(H // KV, 1)
-        y = F.scaled_dot_product_attention(rot(q), rot(k), v, is_causal=True).transpose(1, 2).reshape(B, T, C)
+        y = causal_attention(rot(q), rot(k), v).transpose(1, 2).reshape(B, T, C)
         x = x + y @ w[p + 'self_attn.o_proj.weight'].t()
         h = rms(x, w[p + 'post_attention_layernorm.weight'], c['rms_norm_eps'])
         x = x + (F.silu(h @ w[p + 'mlp.gate_proj.weight'].t()) * (h @ w[p + 'mlp.up_proj.weight'].t())) @ w[p + 'mlp.down_proj.weight'].t()
