@@ -4,26 +4,6 @@
 
 namespace omlkit::fees {
 
-void append_amount(money::u128 amount, std::string& out, bool negative) {
-  // Digits are made from the right, 64 bits at a time: a 128-bit division by 10 is a
-  // library call, a 64-bit one a multiplication, and most amounts fit in 64 bits.
-  constexpr uint64_t ten_pow_19 = 10000000000000000000ull;
-  char digits[41];
-  char* p = digits + sizeof digits;
-  while (amount > UINT64_MAX) {
-    auto low = static_cast<uint64_t>(amount % ten_pow_19);
-    amount /= ten_pow_19;
-    for (int i = 0; i < 19; ++i, low /= 10) *--p = static_cast<char>('0' + low % 10);
-  }
-  auto rest = static_cast<uint64_t>(amount);
-  do {
-    *--p = static_cast<char>('0' + rest % 10);
-    rest /= 10;
-  } while (rest != 0);
-  if (negative) *--p = '-';
-  out.append(p, digits + sizeof digits);
-}
-
 void append_string(const json::Value& value, std::string& out) { json::write_canonical(value, out); }
 
 namespace {
@@ -32,7 +12,8 @@ namespace {
 void append_posting_rest(money::u128 amount, bool negative, std::string_view asset_json, const char* role,
                          std::string& out) {
   out += ",\"amount\":\"";
-  append_amount(amount, out, negative);
+  if (negative) out += '-';
+  money::append_decimal(amount, out);
   out += "\",\"asset\":";
   out += asset_json;
   if (role) {
@@ -79,7 +60,7 @@ void append_split(const FeeSplit& split, uint32_t first, uint32_t count, std::st
       out += '"';
     }
     out += ",\"weight\":\"";
-    append_amount(node.weight, out);
+    money::append_decimal(node.weight, out);
     out += "\"}";
   }
   out += ']';
@@ -91,7 +72,7 @@ void write_fee_entry(const Attribution& call, const FeeSplit& split, std::string
   out += "{\"body\":{\"call\":";
   append_string(*call.call, out);
   out += ",\"fee\":{\"amount\":\"";
-  append_amount(call.fee, out);
+  money::append_decimal(call.fee, out);
   out += "\",\"asset\":";
   const std::string& asset_json = call.asset->asset_json;
   out += asset_json;

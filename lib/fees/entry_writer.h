@@ -20,8 +20,6 @@ namespace omlkit::fees {
 // Each appends one line, '\n' included, to out.
 void write_fee_entry(const Attribution& call, const FeeSplit& split, std::string& out);
 
-// Decimal digits of an amount, with a '-' when negative.
-void append_amount(money::u128 amount, std::string& out, bool negative = false);
 // A string value in canonical form (quoted and escaped).
 void append_string(const json::Value& value, std::string& out);
 // {"account":A,"amount":"[-]N","asset":S[,"role":R]} (role omitted when null).

@@ -1,6 +1,7 @@
 #include "money/amount.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <numeric>
 
 namespace omlkit::money {
@@ -18,14 +19,29 @@ std::optional<u128> parse_amount(std::string_view text) {
   return v;
 }
 
-std::string to_string(u128 value) {
-  char buf[40];
-  char* p = buf + sizeof buf;
+void append_decimal(u128 value, std::string& out) {
+  // Digits are made from the right, 19 at a time: a 128-bit division by 10 is a library
+  // call, a 64-bit one a multiplication, and most amounts fit in 64 bits.
+  constexpr uint64_t ten_pow_19 = 10000000000000000000ull;
+  char digits[40];
+  char* p = digits + sizeof digits;
+  while (value > UINT64_MAX) {
+    auto low = static_cast<uint64_t>(value % ten_pow_19);
+    value /= ten_pow_19;
+    for (int i = 0; i < 19; ++i, low /= 10) *--p = static_cast<char>('0' + low % 10);
+  }
+  auto rest = static_cast<uint64_t>(value);
   do {
-    *--p = static_cast<char>('0' + static_cast<int>(value % 10));
-    value /= 10;
-  } while (value != 0);
-  return std::string(p, buf + sizeof buf);
+    *--p = static_cast<char>('0' + rest % 10);
+    rest /= 10;
+  } while (rest != 0);
+  out.append(p, digits + sizeof digits);
+}
+
+std::string to_string(u128 value) {
+  std::string out;
+  append_decimal(value, out);
+  return out;
 }
 
 std::optional<Signed> parse_signed(std::string_view text) {

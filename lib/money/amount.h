@@ -16,6 +16,8 @@ inline constexpr u128 u128_max = ~u128(0);
 // "^(0|[1-9][0-9]*)$" below 2^128; nullopt otherwise.
 std::optional<u128> parse_amount(std::string_view text);
 std::string to_string(u128 value);
+// Appends the decimal digits of value to out (the hot path of every writer of amounts).
+void append_decimal(u128 value, std::string& out);
 
 // A signed amount with a 128-bit magnitude: postings and balances run from -(2^128-1)
 // to 2^128-1, which __int128 cannot hold.

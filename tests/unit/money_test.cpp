@@ -25,6 +25,33 @@ TEST(Amount, parses_exactly_the_decimal_strings_below_2_128) {
             "-340282366920938463463374607431768211455");
 }
 
+// One digit per 128-bit division: slow, and independent of append_decimal's 19-digit chunks.
+static std::string decimal_by_single_digits(u128 v) {
+  std::string digits;
+  do {
+    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(v % 10)));
+    v /= 10;
+  } while (v != 0);
+  return digits;
+}
+
+TEST(Amount, decimal_output_is_exact_at_every_64_bit_and_10_19_boundary) {
+  const u128 two64 = u128(1) << 64;
+  const u128 ten19 = 10000000000000000000ull;
+  for (u128 v : {u128(0), u128(9), u128(10), two64 - 1, two64, two64 + 1, ten19 - 1, ten19, ten19 * ten19 - 1,
+                 ten19 * ten19, ten19 * ten19 + 1, u128_max - 1, u128_max}) {
+    std::string out = "x";
+    append_decimal(v, out);
+    EXPECT_EQ(out, "x" + decimal_by_single_digits(v));
+  }
+  std::mt19937_64 rng(3);
+  for (int i = 0; i < 10000; ++i) {
+    u128 v = (u128(rng()) << 64 | rng()) >> (rng() % 128);
+    ASSERT_EQ(to_string(v), decimal_by_single_digits(v));
+    ASSERT_EQ(*parse_amount(to_string(v)), v);
+  }
+}
+
 TEST(Amount, signed_addition_is_exact_and_refuses_overflow) {
   Signed a = *parse_signed("-5");
   ASSERT_TRUE(add(a, *parse_signed("3")));
