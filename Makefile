@@ -69,17 +69,24 @@ install: all
 	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
 	for m in $(MAN_PAGES); do install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/; done
 
-# ASan + UBSan build of everything in a separate tree, then the whole test run against it.
+# ASan + UBSan build of everything in a separate tree (-O1, no CUDA), every unit and CLI
+# test against it, then a short libFuzzer run of each fuzz target (tests/fuzz/fuzz.mk). The
+# tests that need ../shared/models are skipped here (they are slow under ASan and run in
+# `make test`); SANITIZE_SHARED=../shared runs them too.
+SANITIZE_SHARED ?=
 sanitize: deps
 	@$(MAKE) --no-print-directory BUILD=build-san BIN=bin-san CUDA=0 \
 	    CXXFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
 	    all build-san/unit_tests
-	@OMLKIT_BIN=$(CURDIR)/bin-san scripts/run-tests build-san/unit_tests tests/cli
+	@$(if $(SANITIZE_SHARED),,echo "sanitize: tests that need ../shared/models are skipped (SANITIZE_SHARED=../shared runs them)")
+	@OMLKIT_SHARED=$(or $(abspath $(SANITIZE_SHARED)),$(CURDIR)/build-san/no-shared) OMLKIT_BIN=$(CURDIR)/bin-san \
+	    scripts/run-tests build-san/unit_tests tests/cli
+	@$(MAKE) --no-print-directory fuzz-smoke
 
 -include tests/fuzz/fuzz.mk
 -include lib/model/cuda/cuda.mk
 
 clean:
-	rm -rf build build-san bin bin-san
+	rm -rf build build-san bin bin-san build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
