@@ -12,39 +12,6 @@ static std::string base64_of(const crypto::Hash& h) {
   return crypto::base64_encode(std::string_view(reinterpret_cast<const char*>(h.data()), h.size()));
 }
 
-// Each receipt line printed by ledger-append ({"seq":N,"leaf":hex,...}) must name an entry
-// of this ledger, covered by a checkpoint, with that leaf hash. Returns the receipts checked.
-static size_t check_receipts(const std::string& path, ledger::VerifyReport& report) {
-  io::LineReader reader(path, tool::max_line_bytes());
-  std::string_view line;
-  size_t checked = 0;
-  while (reader.next(&line)) {
-    if (line.empty()) continue;
-    json::Value r = json::parse(line, reader.where());
-    const json::Value* seq_value = r.find("seq");
-    const json::Value* leaf = r.find("leaf");
-    auto seq = seq_value ? seq_value->as_int64() : std::nullopt;
-    if (!seq || *seq < 0 || !leaf || !leaf->is_string())
-      throw data_error(reader.where(), "expected a receipt with seq and leaf");
-    uint64_t n = static_cast<uint64_t>(*seq);
-    std::string problem;
-    if (n >= report.signed_entries)
-      problem = "entry " + std::to_string(n) + " is not in the checkpointed ledger (" +
-                std::to_string(report.signed_entries) + " entries)";
-    else if (crypto::to_hex(report.leaves[n]) != leaf->text())
-      problem = "entry " + std::to_string(n) + " has leaf " + crypto::to_hex(report.leaves[n]) +
-                ", the receipt says " + leaf->text();
-    if (!problem.empty()) {
-      report.exit_code = exit_code::check_failed;
-      report.where = reader.where();
-      report.message = problem;
-      break;
-    }
-    ++checked;
-  }
-  return checked;
-}
-
 int main(int argc, char** argv) {
   CLI::App app{"Audit a ledger offline in one streaming pass: framing, canonical JSON, hash chain, Merkle "
                "checkpoints and signatures, then the accounting replay.", "ledger-verify"};
@@ -87,20 +54,10 @@ int main(int argc, char** argv) {
     if (options.progress && report.entries >= 0x10000) std::fputc('\n', stderr);
 
     io::Output out(1);
-    if (!receipts_path.empty() && report.exit_code != exit_code::check_failed) check_receipts(receipts_path, report);
-    if (!check_proof_path.empty() && report.exit_code != exit_code::check_failed) {
-      ledger::InclusionProof proof;
-      std::string text = io::read_file(check_proof_path);
-      bool valid = ledger::check_inclusion_proof(json::parse(text, check_proof_path), check_proof_path, &proof);
-      bool known_root = false;
-      for (const auto& c : report.checkpoints) known_root |= c.size == proof.size && c.root == proof.root;
-      if (!valid || !known_root) {
-        report.exit_code = exit_code::check_failed;
-        report.where = check_proof_path;
-        report.message = !valid ? "inclusion proof does not lead from the leaf to the root"
-                                : "the proof's root is not a checkpoint of this ledger";
-      }
-    }
+    if (!receipts_path.empty() && report.exit_code != exit_code::check_failed)
+      ledger::check_receipts(receipts_path, tool::max_line_bytes(), report);
+    if (!check_proof_path.empty() && report.exit_code != exit_code::check_failed)
+      ledger::check_proof_file(check_proof_path, report);
     if (as_json) {
       json::Value v = json::Value::object();
       v.set("type", json::Value::string("verify"));
