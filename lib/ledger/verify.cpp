@@ -70,7 +70,9 @@ VerifyReport verify_ledger(const std::string& path, const VerifyOptions& options
       if (options.progress && (replay.size() & 0xFFFF) == 0) options.progress(replay.size());
     }
   } catch (const Error& e) {
-    if (e.code() != exit_code::check_failed) throw;
+    // Damage anywhere in the file (a line too long to be one, a broken zstd frame) is a bad
+    // ledger; only a file that cannot be read at all is not.
+    if (e.code() != exit_code::check_failed && e.code() != exit_code::data) throw;
     report.exit_code = exit_code::check_failed;
     report.where = e.where();
     report.message = e.what();
