@@ -64,7 +64,7 @@ with open("calls.jsonl", "w") as out:
         out.write(json.dumps(call) + "\n")
 PY
 
-openssl genpkey -algorithm ed25519 -out key.pem 2>/dev/null
+(umask 077; openssl genpkey -algorithm ed25519 -out key.pem 2>/dev/null)
 cat > setup.jsonl <<'JSON'
 {"type":"model.register","body":{"model":"m-base","owner":"acct:alice","digest":"sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}}
 {"type":"model.register","body":{"model":"m-chat","owner":"acct:carol","parent":"m-base","digest":"sha256:60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752"}}

@@ -11,7 +11,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 
-openssl genpkey -algorithm ed25519 -out key.pem 2>/dev/null
+(umask 077; openssl genpkey -algorithm ed25519 -out key.pem 2>/dev/null)
 {
   echo '{"type":"asset.declare","body":{"asset":"OPEN","decimals":6,"issuer":"acct:treasury"}}'
   awk -v n="$n" 'BEGIN { for (i = 1; i < n; i++)

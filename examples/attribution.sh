@@ -28,7 +28,7 @@ echo "== attribute index: tokenize, build the suffix array, write datanet.idx"
 attribute index --tokenizer "$tokenizer" --out datanet.idx contributions.jsonl
 
 # 2. A ledger that registers m-base (alice) and m-chat, derived from it (carol).
-openssl genpkey -algorithm ed25519 -out key.pem 2>/dev/null
+(umask 077; openssl genpkey -algorithm ed25519 -out key.pem 2>/dev/null)
 cat > setup.jsonl <<'JSON'
 {"type":"asset.declare","body":{"asset":"OPEN","decimals":6,"issuer":"acct:treasury"}}
 {"type":"transfer","body":{"transfer":"fund-bob","postings":[{"account":"acct:treasury","asset":"OPEN","amount":"-5000000"},{"account":"acct:bob","asset":"OPEN","amount":"5000000"}]}}

@@ -26,7 +26,7 @@ cat > policy.json <<'JSON'
 JSON
 
 # 2. A ledger: the OPEN asset, money for the payer and the reward pool, the model.
-openssl genpkey -algorithm ed25519 -out key.pem 2>/dev/null
+(umask 077; openssl genpkey -algorithm ed25519 -out key.pem 2>/dev/null)
 cat > setup.jsonl <<'JSON'
 {"type":"asset.declare","body":{"asset":"OPEN","decimals":6,"issuer":"acct:treasury"}}
 {"type":"transfer","body":{"transfer":"fund-bob","postings":[{"account":"acct:treasury","asset":"OPEN","amount":"-10000000"},{"account":"acct:bob","asset":"OPEN","amount":"10000000"}]}}

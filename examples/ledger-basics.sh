@@ -11,7 +11,7 @@ cd "$work"
 say() { printf '\n== %s\n' "$*"; }
 
 say "1. The operator's signing key, and a trust file naming it"
-openssl genpkey -algorithm ed25519 -out operator.pem 2>/dev/null
+(umask 077; openssl genpkey -algorithm ed25519 -out operator.pem 2>/dev/null)
 chmod 600 operator.pem
 ledger-append --print-key --key operator.pem --key-name example.org/ledger | sed 's/$/ */' | tee trust
 

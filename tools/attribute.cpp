@@ -15,6 +15,7 @@
 #include "io/error.h"
 #include "io/output.h"
 #include "json/value.h"
+#include "ledger/trust.h"
 
 using namespace omlkit;
 
@@ -25,10 +26,11 @@ int main(int argc, char** argv) {
   unsigned threads = std::max(1u, std::thread::hardware_concurrency());
 
   std::vector<std::string> index_paths, inputs;
-  std::string ledger_path, tokenizer_path;
+  std::string ledger_path, trust_path, tokenizer_path;
   attribution::AttributeOptions options;
   app.add_option("--index", index_paths, "Index file or directory of shards (repeat to query several together)");
   app.add_option("--ledger", ledger_path, "Ledger whose model.register entries give each model's lineage");
+  app.add_option("--trust", trust_path, "Trust file: the keys whose checkpoints the ledger is read under");
   app.add_option("--tokenizer", tokenizer_path, "Refuse the index unless it was built from this tokenizer.json");
   app.add_option("--min-span", options.match.min_span, "Shortest matched span credited, in tokens")
       ->capture_default_str()->check(CLI::PositiveNumber);
@@ -84,7 +86,11 @@ int main(int argc, char** argv) {
     if (index_paths.empty() || ledger_path.empty())
       throw Error(exit_code::usage, "", "attributing calls needs --index and --ledger (see --help)");
     attribution::Datanet datanet = attribution::Datanet::open(index_paths, tokenizer_path);
-    attribution::ModelRegistry registry = attribution::ModelRegistry::from_ledger(ledger_path);
+    ledger::TrustFile trust;
+    if (!trust_path.empty()) trust = ledger::load_trust_file(trust_path);
+    else tool::warn(ledger_path, "no --trust file: checkpoint signatures are checked against the genesis key only");
+    attribution::ModelRegistry registry =
+        attribution::ModelRegistry::from_ledger(ledger_path, trust_path.empty() ? nullptr : &trust);
     options.threads = threads;
     attribution::CallAttributor attributor(datanet, registry, options);
     if (inputs.empty()) inputs.push_back("-");

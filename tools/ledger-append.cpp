@@ -14,13 +14,15 @@ int main(int argc, char** argv) {
                "as one all-or-nothing batch ending in a signed checkpoint.", "ledger-append"};
   tool::add_standard_flags(app);
   ledger::AppendOptions options;
-  std::string key_path, trust_path;
+  std::string key_path, key_pass, trust_path;
   std::vector<std::string> inputs;
   bool print_key = false;
-  int64_t fixed_time = -1;
+  int64_t fixed_time = 0;
   double lock_timeout = 30;
   app.add_option("--ledger", options.ledger_path, "Ledger file (created with a genesis entry when absent)");
   app.add_option("--key", key_path, "Ed25519 private key (PEM, from: openssl genpkey -algorithm ed25519)")->required();
+  app.add_option("--key-pass", key_pass,
+                 "Passphrase of an encrypted key: file:PATH (its first line) or env:VAR; never read from stdin");
   app.add_option("--key-name", options.key_name, "Name in the checkpoint signature (default: the ledger's origin)");
   app.add_option("--origin", options.origin, "Origin of a new ledger (default: omlkit-ledger)");
   app.add_flag("--declare-accounts", options.declare_accounts, "New ledger: every account must be opened first");
@@ -28,14 +30,36 @@ int main(int argc, char** argv) {
   app.add_flag("--repair", options.repair, "Cut a torn tail (an interrupted append) before appending");
   app.add_option("--batch-size", options.batch_size,
                  "Commit every N entries as their own batch (default 0: the whole input, all or nothing)");
-  app.add_option("--lock-timeout", lock_timeout, "Seconds to wait for the ledger lock (exit 75 after)")->capture_default_str();
+  app.add_option("--lock-timeout", lock_timeout, "Seconds to wait for the ledger lock (exit 75 after)")
+      ->capture_default_str()
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            double seconds = 0;
+            try {
+              size_t used = 0;
+              seconds = std::stod(text, &used);
+              if (used != text.size()) return "expected a number of seconds, found " + text;
+            } catch (const std::exception&) {
+              return "expected a number of seconds, found " + text;
+            }
+            // NaN fails both comparisons; the cap keeps the milliseconds in an int.
+            if (!(seconds >= 0 && seconds <= 1e6)) return "expected seconds in [0, 1000000], found " + text;
+            return "";
+          },
+          "SECONDS", "lock timeout"));
   app.add_flag("--print-key", print_key, "Print the verifier key (for trust files) and exit");
-  app.add_option("--timestamp", fixed_time, "Use this Unix time in milliseconds instead of the clock (tests)");
+  CLI::Option* timestamp_option =
+      app.add_option("--timestamp", fixed_time, "Use this Unix time in milliseconds instead of the clock (tests)")
+          ->check(CLI::Range(int64_t(0), int64_t(253402300799999)));  // up to 9999-12-31T23:59:59.999Z
   app.add_option("inputs", inputs, "Entry files (JSON lines, .zst ok; - or none: stdin)");
 
   return tool::run(app, argc, argv, [&] {
-    crypto::SigningKey key = crypto::SigningKey::load_pem(key_path);
+    crypto::SigningKey key = crypto::SigningKey::load_pem(key_path, key_pass);
+    if (std::optional<unsigned> mode = crypto::key_file_exposed(key_path))
+      tool::warn(key_path, "private key is readable by others (mode " + crypto::mode_string(*mode) +
+                               "); chmod 600 it");
     options.key = &key;
+    options.key_path = key_path;
     if (print_key) {
       std::string name = !options.key_name.empty() ? options.key_name
                          : !options.origin.empty() ? options.origin : "omlkit-ledger";
@@ -49,7 +73,7 @@ int main(int argc, char** argv) {
       options.trust = &trust;
     }
     options.lock_timeout_ms = static_cast<int>(lock_timeout * 1000);
-    if (fixed_time >= 0) options.now_millis = fixed_time;
+    if (timestamp_option->count()) options.now_millis = fixed_time;
 
     // Entries stream in under the lock: each is checked as it is read, and nothing is
     // written until its batch is complete.

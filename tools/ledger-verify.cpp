@@ -8,55 +8,20 @@
 
 using namespace omlkit;
 
-static std::string base64_of(const crypto::Hash& h) {
-  return crypto::base64_encode(std::string_view(reinterpret_cast<const char*>(h.data()), h.size()));
-}
-
-// Each receipt line printed by ledger-append ({"seq":N,"leaf":hex,...}) must name an entry
-// of this ledger, covered by a checkpoint, with that leaf hash. Returns the receipts checked.
-static size_t check_receipts(const std::string& path, ledger::VerifyReport& report) {
-  io::LineReader reader(path, tool::max_line_bytes());
-  std::string_view line;
-  size_t checked = 0;
-  while (reader.next(&line)) {
-    if (line.empty()) continue;
-    json::Value r = json::parse(line, reader.where());
-    const json::Value* seq_value = r.find("seq");
-    const json::Value* leaf = r.find("leaf");
-    auto seq = seq_value ? seq_value->as_int64() : std::nullopt;
-    if (!seq || *seq < 0 || !leaf || !leaf->is_string())
-      throw data_error(reader.where(), "expected a receipt with seq and leaf");
-    uint64_t n = static_cast<uint64_t>(*seq);
-    std::string problem;
-    if (n >= report.signed_entries)
-      problem = "entry " + std::to_string(n) + " is not in the checkpointed ledger (" +
-                std::to_string(report.signed_entries) + " entries)";
-    else if (crypto::to_hex(report.leaves[n]) != leaf->text())
-      problem = "entry " + std::to_string(n) + " has leaf " + crypto::to_hex(report.leaves[n]) +
-                ", the receipt says " + leaf->text();
-    if (!problem.empty()) {
-      report.exit_code = exit_code::check_failed;
-      report.where = reader.where();
-      report.message = problem;
-      break;
-    }
-    ++checked;
-  }
-  return checked;
-}
-
 int main(int argc, char** argv) {
   CLI::App app{"Audit a ledger offline in one streaming pass: framing, canonical JSON, hash chain, Merkle "
                "checkpoints and signatures, then the accounting replay.", "ledger-verify"};
   tool::add_standard_flags(app);
   std::string path, trust_path, trusted_path, check_proof_path;
   bool as_json = false, balances = false;
-  int64_t prove = -1;
+  uint64_t prove = 0;
   app.add_option("ledger", path, "Ledger file (.zst ok)")->required();
   app.add_option("--trust", trust_path, "Trust file: keys and the entry types each may sign");
   app.add_flag("--json", as_json, "Print the report as one JSON line");
   app.add_flag("--balances", balances, "Print final balances as JSON lines");
-  app.add_option("--prove", prove, "Print an inclusion proof for entry SEQ against the last checkpoint");
+  CLI::Option* prove_option =
+      app.add_option("--prove", prove, "Print an inclusion proof for entry SEQ against the last checkpoint")
+          ->check(CLI::NonNegativeNumber);
   app.add_option("--check-proof", check_proof_path, "Check an inclusion proof made by --prove against this ledger");
   app.add_option("--trusted", trusted_path, "A checkpoint kept earlier: fail unless this ledger extends it");
   std::string receipts_path;
@@ -74,7 +39,7 @@ int main(int argc, char** argv) {
       throw Error(exit_code::usage, "", "--trusted needs --trust: the keys that signed the kept checkpoint");
     }
     if (!trusted_path.empty()) options.trusted = ledger::load_trusted_head(trusted_path, verifiers);
-    if (prove >= 0) options.prove_seq = static_cast<uint64_t>(prove);
+    if (prove_option->count()) options.prove_seq = prove;
     options.keep_balances = balances;
     options.keep_leaves = !receipts_path.empty();
     options.max_line_bytes = tool::max_line_bytes();
@@ -83,24 +48,25 @@ int main(int argc, char** argv) {
     if (trust_path.empty() && !as_json)
       tool::warn(path, "no --trust file: checkpoint signatures are checked against the genesis key only");
 
-    ledger::VerifyReport report = ledger::verify_ledger(path, options);
+    io::Output out(1);
+    ledger::VerifyReport report;
+    uint64_t receipts_checked = 0;
+    try {
+      report = ledger::verify_ledger(path, options);
+    } catch (const Error& e) {
+      // --json prints its verdict whatever happened, a ledger that cannot be read included.
+      if (!as_json) throw;
+      report.exit_code = e.code();
+      report.where = e.where();
+      report.message = e.what();
+    }
     if (options.progress && report.entries >= 0x10000) std::fputc('\n', stderr);
 
-    io::Output out(1);
-    if (!receipts_path.empty() && report.exit_code != exit_code::check_failed) check_receipts(receipts_path, report);
-    if (!check_proof_path.empty() && report.exit_code != exit_code::check_failed) {
-      ledger::InclusionProof proof;
-      std::string text = io::read_file(check_proof_path);
-      bool valid = ledger::check_inclusion_proof(json::parse(text, check_proof_path), check_proof_path, &proof);
-      bool known_root = false;
-      for (const auto& c : report.checkpoints) known_root |= c.size == proof.size && c.root == proof.root;
-      if (!valid || !known_root) {
-        report.exit_code = exit_code::check_failed;
-        report.where = check_proof_path;
-        report.message = !valid ? "inclusion proof does not lead from the leaf to the root"
-                                : "the proof's root is not a checkpoint of this ledger";
-      }
-    }
+    bool checked = report.exit_code == exit_code::ok || report.exit_code == exit_code::torn_tail;
+    if (!receipts_path.empty() && checked)
+      receipts_checked = ledger::check_receipts(receipts_path, tool::max_line_bytes(), report);
+    if (!check_proof_path.empty() && checked && report.exit_code != exit_code::check_failed)
+      ledger::check_proof_file(check_proof_path, report);
     if (as_json) {
       json::Value v = json::Value::object();
       v.set("type", json::Value::string("verify"));
@@ -117,10 +83,14 @@ int main(int argc, char** argv) {
         v.set("where", json::Value::string(report.where));
         v.set("error", json::Value::string(report.message));
       }
+      if (!receipts_path.empty()) v.set("receipts", json::Value::integer(static_cast<int64_t>(receipts_checked)));
       out.line(json::canonical(v));
     }
     if (report.exit_code && !as_json) tool::error(report.where, report.message);
-    if (report.exit_code == exit_code::check_failed) return report.exit_code;
+    if (report.exit_code != exit_code::ok && report.exit_code != exit_code::torn_tail) {
+      out.flush();
+      return report.exit_code;
+    }
 
     if (report.proof) out.line(json::canonical(ledger::inclusion_proof_json(*report.proof)));
     if (options.trusted) {
@@ -141,10 +111,15 @@ int main(int argc, char** argv) {
       v.set("balance", json::Value::string(money::to_string(b.amount)));
       out.line(json::canonical(v));
     }
+    out.flush();  // lost output is an error (exit 74), not a pass
+    // The human summary goes to stderr: stdout carries only JSON lines.
     if (!as_json && !report.proof && report.balances.empty() && report.exit_code == 0 && !options.trusted) {
       const auto& last = report.checkpoints.back();
-      out.line("ok: " + std::to_string(report.entries) + " entries, " + std::to_string(report.checkpoints.size()) +
-               " checkpoints, signed tree size " + std::to_string(last.size) + " root " + base64_of(last.root));
+      std::string summary = "ok: " + std::to_string(report.entries) + " entries, " +
+                            std::to_string(report.checkpoints.size()) + " checkpoints, signed tree size " +
+                            std::to_string(last.size) + " root " + crypto::to_hex(last.root);
+      if (!receipts_path.empty()) summary += ", " + std::to_string(receipts_checked) + " receipts checked";
+      tool::note(summary);
     }
     return report.exit_code;
   });

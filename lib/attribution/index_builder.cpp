@@ -17,6 +17,7 @@
 #include "io/output.h"
 #include "json/value.h"
 #include "model/tokenizer.h"
+#include "money/account_name.h"
 
 namespace omlkit::attribution {
 
@@ -45,7 +46,9 @@ void read_contribution(std::string_view line, Contribution& c) {
   c.contributor = required_string(record, "contributor", c.where);
   c.id = required_string(record, "id", c.where);
   c.text = required_string(record, "text", c.where);
-  if (c.contributor.empty()) throw data_error(c.where, "contributor: expected a non-empty string");
+  if (!money::valid_account_name(c.contributor))
+    throw data_error(c.where, std::string("contributor: expected ") + money::account_name_rule + ", found \"" +
+                                  c.contributor.substr(0, 80) + "\"");
   if (c.id.empty()) throw data_error(c.where, "id: expected a non-empty string");
 }
 

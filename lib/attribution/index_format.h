@@ -2,7 +2,7 @@
 //
 // One file per shard, little-endian, memory-mapped when queried:
 //
-//   header (256 bytes, IndexHeader below), then the sections it points to, each starting
+//   header (1024 bytes, IndexHeader below), then the sections it points to, each starting
 //   at a multiple of 64 bytes:
 //   tokenizer_json       the tokenizer.json bytes that built the index (queries use it)
 //   tokens               N token ids of `token_width` bytes: each record's tokens followed
@@ -18,8 +18,12 @@
 //   contributor_offsets  C + 1 u32 offsets into contributor_bytes
 //   contributor_bytes
 //
-// A reader refuses another magic, a version it does not know, a section outside the file
-// or of the wrong size, and a tokenizer_json whose SHA-256 is not tokenizer_sha256.
+// Integrity (version 2): the header holds the SHA-256 of every section and, in its last 32
+// bytes, the SHA-256 of its first 992. A reader refuses another magic, a version it does
+// not know (version 1 had no checksums: rebuild it), a header or section whose SHA-256 is
+// not the recorded one, a section outside the file or of the wrong size, a tokenizer_json
+// whose SHA-256 is not tokenizer_sha256, and a contributor that is not an account name
+// (money/account_name.h). Every byte is checked on open, so a query reads only checked data.
 #pragma once
 
 #include <bit>
@@ -30,7 +34,7 @@ namespace omlkit::attribution {
 static_assert(std::endian::native == std::endian::little, "index files are little-endian");
 
 inline constexpr char index_magic[8] = {'o', 'm', 'l', 'k', 'i', 'd', 'x', '\0'};
-inline constexpr uint32_t index_version = 1;
+inline constexpr uint32_t index_version = 2;
 inline constexpr uint64_t index_alignment = 64;
 
 enum IndexSection : uint32_t {
@@ -62,9 +66,12 @@ struct IndexHeader {
   uint32_t reserved;     // 0
   uint8_t tokenizer_sha256[32];
   SectionRange sections[section_count];
-  uint8_t padding[256 - 80 - 16 * section_count];
+  uint8_t section_sha256[section_count][32];  // SHA-256 of each section's bytes
+  uint8_t padding[1024 - 80 - 48 * section_count - 32];  // zeros
+  uint8_t header_sha256[32];                  // SHA-256 of the 992 bytes before it
 };
-static_assert(sizeof(IndexHeader) == 256);
+static_assert(sizeof(IndexHeader) == 1024);
+inline constexpr size_t index_header_hashed_bytes = sizeof(IndexHeader) - 32;
 
 inline uint32_t separator_for_width(uint32_t width) { return width == 2 ? 0xFFFFu : 0xFFFFFFFFu; }
 

@@ -4,6 +4,7 @@
 
 #include "attribution/index_format.h"
 #include "attribution/suffix_array.h"
+#include "crypto/sha256.h"
 #include "io/error.h"
 #include "io/output.h"
 
@@ -122,7 +123,12 @@ void ShardWriter::write(const std::string& path) {
     offset = (offset + index_alignment - 1) / index_alignment * index_alignment;
     header.sections[s] = {offset, sections[s].size()};
     offset += sections[s].size();
+    crypto::Hash digest = crypto::sha256(sections[s]);
+    std::memcpy(header.section_sha256[s], digest.data(), 32);
   }
+  crypto::Hash header_digest =
+      crypto::sha256(std::string_view(reinterpret_cast<const char*>(&header), index_header_hashed_bytes));
+  std::memcpy(header.header_sha256, header_digest.data(), 32);
 
   io::AtomicFile file(path);
   file.write(bytes_of(&header, sizeof header));

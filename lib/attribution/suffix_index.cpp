@@ -8,21 +8,26 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <thread>
 
 #include "attribution/index_format.h"
 #include "attribution/suffix_array.h"
+#include "attribution/parallel_for.h"
 #include "io/error.h"
+#include "money/account_name.h"
 
 namespace omlkit::attribution {
 
 namespace {
 
+const char* const section_names[section_count] = {
+    "tokenizer_json",      "tokens",           "suffix_array",      "token_buckets",       "record_starts",
+    "record_contributors", "record_id_offsets", "record_id_bytes", "contributor_offsets", "contributor_bytes"};
+
 // Checks one section's place and size; returns its first byte.
 const char* section(const char* base, uint64_t file_bytes, const IndexHeader& h, IndexSection s, uint64_t expected,
                     const std::string& path) {
-  static const char* const names[section_count] = {
-      "tokenizer_json",      "tokens",           "suffix_array",      "token_buckets",       "record_starts",
-      "record_contributors", "record_id_offsets", "record_id_bytes", "contributor_offsets", "contributor_bytes"};
+  const char* const* names = section_names;
   const SectionRange& r = h.sections[s];
   if (r.offset > file_bytes || r.bytes > file_bytes - r.offset || r.offset % 4 != 0)
     throw data_error(path, std::string("index section ") + names[s] + " lies outside the file (truncated index?)");
@@ -53,6 +58,20 @@ std::unique_ptr<SuffixIndex> SuffixIndex::open(const std::string& path) {
   std::unique_ptr<SuffixIndex> index(new SuffixIndex());
   index->path_ = path;
   index->map_bytes_ = size_t(st.st_size);
+  char start[12];
+  if (index->map_bytes_ < sizeof start || ::pread(fd, start, sizeof start, 0) != sizeof start ||
+      std::memcmp(start, index_magic, sizeof index_magic) != 0) {
+    ::close(fd);
+    throw data_error(path, "not an omlkit attribution index (bad magic)");
+  }
+  uint32_t version;
+  std::memcpy(&version, start + 8, 4);
+  if (version != index_version) {
+    ::close(fd);
+    throw data_error(path, "index format version " + std::to_string(version) + "; this omlkit reads version " +
+                               std::to_string(index_version) +
+                               (version < index_version ? " (with checksums): rebuild it with attribute index" : ""));
+  }
   if (index->map_bytes_ < sizeof(IndexHeader)) {
     ::close(fd);
     throw data_error(path, "not an omlkit attribution index (" + std::to_string(st.st_size) + " bytes)");
@@ -61,17 +80,12 @@ std::unique_ptr<SuffixIndex> SuffixIndex::open(const std::string& path) {
   ::close(fd);
   if (map == MAP_FAILED) throw Error(exit_code::no_input, path, std::string("mmap: ") + std::strerror(errno));
   index->map_ = map;
-  // Queries touch the suffix array and the tokens at random places: no read-ahead.
-  ::madvise(map, index->map_bytes_, MADV_RANDOM);
-
   const char* base = static_cast<const char*>(map);
   IndexHeader h;
   std::memcpy(&h, base, sizeof h);
-  if (std::memcmp(h.magic, index_magic, sizeof h.magic) != 0)
-    throw data_error(path, "not an omlkit attribution index (bad magic)");
-  if (h.version != index_version)
-    throw data_error(path, "index format version " + std::to_string(h.version) + "; this omlkit reads version " +
-                               std::to_string(index_version));
+  if (crypto::sha256(std::string_view(base, index_header_hashed_bytes)) !=
+      std::to_array(h.header_sha256))
+    throw data_error(path, "index header: its SHA-256 does not match (a damaged index: rebuild it)");
   if (h.vocab_size == 0 || h.vocab_size == 0xFFFFFFFFu || h.token_width != (h.vocab_size <= 0xFFFF ? 2u : 4u))
     throw data_error(path, "index header: token width " + std::to_string(h.token_width) + " does not fit vocabulary " +
                                std::to_string(h.vocab_size));
@@ -103,6 +117,33 @@ std::unique_ptr<SuffixIndex> SuffixIndex::open(const std::string& path) {
   index->contributor_offsets_ = table(section_contributor_offsets, h.contributors + 1);
   index->contributor_bytes_ = section(base, size, h, section_contributor_bytes, UINT64_MAX, path);
 
+  // Sections lie in order, the gaps between them (alignment) are zeros and the file ends
+  // with the last: with the checksums below, no byte of the file goes unchecked.
+  uint64_t end = sizeof(IndexHeader);
+  for (size_t s = 0; s < section_count; ++s) {
+    const SectionRange& r = h.sections[s];
+    if (r.offset < end || r.offset - end >= index_alignment)
+      throw data_error(path, std::string("index section ") + section_names[s] + " is out of place");
+    for (uint64_t b = end; b < r.offset; ++b)
+      if (base[b] != 0) throw data_error(path, "index: a non-zero byte in the padding at offset " + std::to_string(b));
+    end = r.offset + r.bytes;
+  }
+  if (end != size) throw data_error(path, "index: " + std::to_string(size - end) + " bytes after the last section");
+
+  // Every section's SHA-256, the big ones on their own threads; the whole file is read
+  // once in order here, so read ahead, then turn read-ahead off for the random queries.
+  ::madvise(map, index->map_bytes_, MADV_SEQUENTIAL);
+  bool section_ok[section_count];
+  parallel_for(section_count, std::max(1u, std::thread::hardware_concurrency()), [&](size_t s) {
+    std::string_view bytes(base + h.sections[s].offset, h.sections[s].bytes);
+    section_ok[s] = crypto::sha256(bytes) == std::to_array(h.section_sha256[s]);
+  });
+  ::madvise(map, index->map_bytes_, MADV_RANDOM);
+  for (size_t s = 0; s < section_count; ++s)
+    if (!section_ok[s])
+      throw data_error(path, std::string("index section ") + section_names[s] +
+                                 ": its SHA-256 does not match the header's (a damaged index: rebuild it)");
+
   // O(records + vocabulary) checks, so that no query can read outside the file. Every
   // record ends with a separator, hence every comparison stops inside the stream.
   const uint32_t* starts = index->record_starts_;
@@ -121,6 +162,13 @@ std::unique_ptr<SuffixIndex> SuffixIndex::open(const std::string& path) {
   check_offsets(index->record_id_offsets_, h.records, h.sections[section_record_id_bytes].bytes, "record id", path);
   check_offsets(index->contributor_offsets_, h.contributors, h.sections[section_contributor_bytes].bytes,
                 "contributor", path);
+  // Names leave the index as JSON account names: each must be one (money/account_name.h).
+  for (uint64_t c = 0; c < h.contributors; ++c) {
+    const uint32_t* o = index->contributor_offsets_;
+    std::string_view name(index->contributor_bytes_ + o[c], o[c + 1] - o[c]);
+    if (!money::valid_account_name(name))
+      throw data_error(path, "index contributor " + std::to_string(c) + ": expected " + money::account_name_rule);
+  }
   return index;
 }
 

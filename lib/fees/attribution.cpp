@@ -29,7 +29,7 @@ const json::Value& string_field(const json::Value& object, FieldName field, cons
 const json::Value& account_field(const json::Value& object, FieldName field, const std::string& where) {
   const json::Value* v = object.find(field.key);
   if (!v || !v->is_string() || !valid_account_name(v->text()))
-    throw data_error(where, field.str() + ": expected an account name (1-256 printable bytes), found " + describe(v));
+    throw data_error(where, field.str() + ": expected " + std::string(money::account_name_rule) + ", found " + describe(v));
   return *v;
 }
 

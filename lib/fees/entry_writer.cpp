@@ -42,7 +42,7 @@ void append_posting(std::string_view account_json, money::u128 amount, bool nega
 
 namespace {
 
-void append_split(const FeeSplit& split, uint32_t first, uint32_t count, std::string& out) {
+void append_split_nodes(const FeeSplit& split, uint32_t first, uint32_t count, std::string& out) {
   out += '[';
   for (uint32_t i = first; i < first + count; ++i) {
     const SplitNode& node = split.nodes()[i];
@@ -52,7 +52,7 @@ void append_split(const FeeSplit& split, uint32_t first, uint32_t count, std::st
       append_string(*node.account, out);
     } else {
       out += "{\"parts\":";
-      append_split(split, node.first_part, node.part_count, out);
+      append_split_nodes(split, node.first_part, node.part_count, out);
     }
     if (node.role) {
       out += ",\"role\":\"";
@@ -67,6 +67,22 @@ void append_split(const FeeSplit& split, uint32_t first, uint32_t count, std::st
 }
 
 }  // namespace
+
+void append_split(const FeeSplit& split, std::string& out) { append_split_nodes(split, 0, split.top_count(), out); }
+
+void append_settled_call(const Attribution& call, const FeeSplit& split, std::string& out) {
+  out += "{\"call\":";
+  append_string(*call.call, out);
+  out += ",\"fee\":{\"amount\":\"";
+  money::append_decimal(call.fee, out);
+  out += "\",\"asset\":";
+  out += call.asset->asset_json;
+  out += "},\"payer\":";
+  append_string(*call.payer, out);
+  out += ",\"split\":";
+  append_split(split, out);
+  out += '}';
+}
 
 void write_fee_entry(const Attribution& call, const FeeSplit& split, std::string& out) {
   out += "{\"body\":{\"call\":";
@@ -90,7 +106,7 @@ void write_fee_entry(const Attribution& call, const FeeSplit& split, std::string
     append_posting(*credit.account, credit.amount, false, asset_json, credit.role, out);
   }
   out += "],\"split\":";
-  append_split(split, 0, split.top_count(), out);
+  append_split(split, out);
   out += "},\"type\":\"inference.fee\"}\n";
 }
 

@@ -20,6 +20,12 @@ namespace omlkit::fees {
 // Each appends one line, '\n' included, to out.
 void write_fee_entry(const Attribution& call, const FeeSplit& split, std::string& out);
 
+// The split tree of money/split_tree.h: [{"account"|"parts", "role"?, "weight"}, ...].
+void append_split(const FeeSplit& split, std::string& out);
+// One call of a settlement: {"call","fee","payer","split"}, what a verifier needs to
+// recompute the call's postings.
+void append_settled_call(const Attribution& call, const FeeSplit& split, std::string& out);
+
 // A string value in canonical form (quoted and escaped).
 void append_string(const json::Value& value, std::string& out);
 // {"account":A,"amount":"[-]N","asset":S[,"role":R]} (role omitted when null).

@@ -46,7 +46,7 @@ class Fields {
   json::Value account(const char* key) const {
     const json::Value* v = find(key);
     if (!v || !v->is_string() || !valid_account_name(v->text()))
-      throw data_error(where_, field(key) + ": expected an account name (1-256 printable bytes), found " +
+      throw data_error(where_, field(key) + ": expected " + std::string(money::account_name_rule) + ", found " +
                                    describe(v));
     return *v;
   }
@@ -164,13 +164,6 @@ std::string describe(const json::Value* v) {
 }
 
 const char* category_name(Category c) { return category_names[static_cast<int>(c)]; }
-
-bool valid_account_name(std::string_view name) {
-  if (name.empty() || name.size() > 256) return false;
-  for (unsigned char c : name)
-    if (c < 0x20 || c == 0x7f) return false;
-  return true;
-}
 
 const AssetRule* Policy::find_asset(std::string_view asset) const {
   for (const AssetRule& rule : assets)

@@ -19,6 +19,8 @@
 #include <string_view>
 #include <vector>
 
+#include "money/account_name.h"
+
 #include "json/value.h"
 #include "money/amount.h"
 
@@ -87,7 +89,7 @@ Policy parse_policy(std::string_view text, const std::string& where);
 // "an object", "an array", or the literal.
 std::string describe(const json::Value* value);
 
-// The ledger's rule for account names: 1-256 bytes, none of them a control character.
-bool valid_account_name(std::string_view name);
+// The one account-name rule (money/account_name.h).
+using money::valid_account_name;
 
 }  // namespace omlkit::fees

@@ -11,7 +11,7 @@ const json::Value& field(const json::Value& record, const char* key, bool accoun
   const json::Value* v = record.find(key);
   bool ok = v && v->is_string() && (account ? valid_account_name(v->text()) : !v->text().empty());
   if (!ok)
-    throw data_error(where, std::string(key) + (account ? ": expected an account name (1-256 printable bytes)"
+    throw data_error(where, std::string(key) + (account ? ": expected " + std::string(money::account_name_rule)
                                                         : ": expected a non-empty string"));
   return *v;
 }

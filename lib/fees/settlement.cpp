@@ -35,7 +35,9 @@ void Settlement::add(const Attribution& call, const FeeSplit& split, const std::
   add_to(debits_, asset, *call.payer, nullptr, call.fee);
   for (const Credit& credit : split.credits())
     if (credit.amount > 0) add_to(credits_, asset, *credit.account, credit.role, credit.amount);
-  calls_.push_back(std::move(call_json));
+  std::string settled;
+  append_settled_call(call, split, settled);
+  calls_.push_back(std::move(settled));
 }
 
 void Settlement::write_postings(const Totals& totals, bool debit, bool& first, std::string& out) const {

@@ -1,6 +1,9 @@
 // Settlement: many calls' fees accumulated into one inference.fee batch entry.
 //
-//   {"body":{"calls":["c-1","c-2",...],"postings":[...]},"type":"inference.fee"}
+//   {"body":{"calls":[{"call":"c-1","fee":{...},"payer":P,"split":[...]},...],"postings":[...]},
+//    "type":"inference.fee"}
+// Each call carries its payer, fee and split tree, so that the ledger recomputes the
+// postings from them and refuses a settlement whose postings are anything else.
 // postings: one debit per (payer, asset), then one credit per (account, role, asset),
 // each group sorted by asset, then account, then role (byte order of their canonical JSON
 // text, so the order is fixed). Every amount is the exact sum of what the per-call
@@ -44,7 +47,7 @@ class Settlement {
               money::u128 amount);
   void write_postings(const Totals& totals, bool debit, bool& first, std::string& out) const;
 
-  std::vector<std::string> calls_;           // the batch's call ids as canonical JSON strings
+  std::vector<std::string> calls_;           // the batch's calls as canonical JSON objects
   std::unordered_set<std::string> seen_calls_;
   Totals debits_, credits_;
   std::unordered_map<std::string, money::u128> asset_totals_;  // key: asset code

@@ -8,12 +8,20 @@
 #include <cstring>
 
 #include "io/error.h"
+#include "io/file_ops.h"
 
 namespace omlkit::io {
 
-void write_all(int fd, std::string_view data, const std::string& name) {
+FileOps& posix_file_ops() {
+  static FileOps posix;
+  return posix;
+}
+
+void write_all(int fd, std::string_view data, const std::string& name) { write_all(posix_file_ops(), fd, data, name); }
+
+void write_all(FileOps& ops, int fd, std::string_view data, const std::string& name) {
   while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
+    ssize_t n = ops.write(fd, data.data(), data.size());
     if (n < 0) {
       if (errno == EINTR) continue;
       throw Error(exit_code::io, name, std::string("write failed: ") + std::strerror(errno));

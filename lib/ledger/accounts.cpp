@@ -5,12 +5,14 @@
 #include "crypto/merkle.h"
 #include "crypto/signed_note.h"
 #include "io/error.h"
+#include "money/account_name.h"
 #include "money/split_tree.h"
 
 namespace omlkit::ledger {
 
 using money::Signed;
 using money::u128;
+using money::valid_account_name;
 
 namespace {
 
@@ -78,13 +80,6 @@ bool is_sha256_digest(const std::string& s) {
   return s.size() == 71 && s.compare(0, 7, "sha256:") == 0 && crypto::from_hex(std::string_view(s).substr(7), out, 32);
 }
 
-bool valid_account_name(const std::string& s) {
-  if (s.empty() || s.size() > 256) return false;
-  for (unsigned char c : s)
-    if (c < 0x20 || c == 0x7f) return false;
-  return true;
-}
-
 std::string collateral_account(const std::string& license) { return "collateral:" + license; }
 
 }  // namespace
@@ -97,7 +92,7 @@ void Accounts::claim_id(const std::string& space, const std::string& id, const s
 void Accounts::require_account(const std::string& account, const std::string& field,
                                const std::string& where) const {
   if (!valid_account_name(account))
-    throw invalid(where, field + ": expected an account name (1-256 printable bytes), found \"" + account + "\"");
+    throw invalid(where, field + ": expected " + money::account_name_rule + ", found \"" + account + "\"");
   if (declare_accounts_ && !accounts_.count(account) && account.rfind("collateral:", 0) != 0)
     throw invalid(where, field + ": account \"" + account + "\" was never opened (this ledger requires account.open)");
 }
@@ -184,13 +179,7 @@ void Accounts::genesis(const json::Value& body, uint64_t seq, const std::string&
 void Accounts::fee(const json::Value& body, const std::string& where) {
   std::vector<Posting> postings = read_postings(body, where);
   if (const json::Value* calls = body.find("calls")) {
-    // A settlement: many calls' credits accumulated into one entry.
-    if (!calls->is_array() || calls->items().empty())
-      throw invalid(where, "body.calls: expected a non-empty array of call ids, found " + describe(calls));
-    for (const json::Value& c : calls->items()) {
-      if (!c.is_string() || c.text().empty()) throw invalid(where, "body.calls: expected call ids as strings");
-      claim_id("call", c.text(), where);
-    }
+    settlement(*calls, body, postings, where);
     post(postings, where);
     return;
   }
@@ -223,6 +212,70 @@ void Accounts::fee(const json::Value& body, const std::string& where) {
                                std::to_string(postings.size()));
   }
   post(postings, where);
+}
+
+// A settlement aggregates many calls: each is recorded with its payer, fee and split tree,
+// so its postings are recomputed here and must be exactly the aggregate split-fees writes
+// (fees/settlement.h): one debit per (asset, payer), then one credit per (asset, account,
+// role), each group in byte order of asset JSON, account JSON, role.
+void Accounts::settlement(const json::Value& calls, const json::Value& body, const std::vector<Posting>& postings,
+                          const std::string& where) {
+  if (!calls.is_array() || calls.items().empty())
+    throw invalid(where, "body.calls: expected a non-empty array of {call, fee, payer, split}, found " + describe(&calls));
+  std::map<std::string, u128> debits, credits;  // key: asset json '\0' account json '\0' role
+  std::map<std::string, u128> asset_totals;
+  auto key = [](const std::string& asset, const std::string& account, const std::string& role) {
+    return json::canonical(json::Value::string(asset)) + '\0' + json::canonical(json::Value::string(account)) + '\0' +
+           role;
+  };
+  for (size_t i = 0; i < calls.items().size(); ++i) {
+    const json::Value& c = calls.items()[i];
+    std::string field = "body.calls[" + std::to_string(i) + "]";
+    if (!c.is_object() || !c.find("split"))
+      throw invalid(where, field + ": expected {call, fee, payer, split} (the split the settlement aggregates), found " +
+                               describe(&c));
+    claim_id("call", text(c, "call", where), where);
+    Money fee = money_field(c, "fee", where);
+    require_asset(fee.asset, field + ".fee.asset", where);
+    const std::string& payer = text(c, "payer", where);
+    require_account(payer, field + ".payer", where);
+    u128& total = asset_totals[fee.asset];
+    if (fee.amount > money::u128_max - total)
+      throw invalid(where, field + ".fee: the settlement's " + fee.asset + " fees sum to 2^128 or more");
+    total += fee.amount;
+    debits[key(fee.asset, payer, "")] += fee.amount;  // below the asset's total
+    for (const money::Credit& credit : money::flatten_split(*c.find("split"), fee.amount, where + ": " + field))
+      if (credit.amount > 0) credits[key(fee.asset, credit.account, credit.role)] += credit.amount;
+  }
+  const json::Value& list = *body.find("postings");
+  size_t k = 0;
+  auto expect = [&](const std::map<std::string, u128>& totals, bool debit) {
+    for (const auto& [k_text, amount] : totals) {
+      size_t asset_end = k_text.find('\0'), account_end = k_text.find('\0', asset_end + 1);
+      std::string asset = json::parse(k_text.substr(0, asset_end), where).text();
+      std::string account = json::parse(k_text.substr(asset_end + 1, account_end - asset_end - 1), where).text();
+      std::string role = k_text.substr(account_end + 1);
+      std::string wanted = account + " " + (debit ? "-" : "+") + money::to_string(amount) + " " + asset +
+                           (role.empty() ? "" : " (" + role + ")");
+      std::string field = "body.postings[" + std::to_string(k) + "]";
+      if (k >= postings.size())
+        throw invalid(where, field + ": expected " + wanted + " recomputed from body.calls, found no posting");
+      const Posting& p = postings[k];
+      const json::Value* role_value = list.items()[k].find("role");
+      std::string found_role = role_value && role_value->is_string() ? role_value->text() : "";
+      if (p.account != account || p.asset != asset || p.amount.negative != debit || p.amount.magnitude != amount ||
+          found_role != role)
+        throw invalid(where, field + ": expected " + wanted + " recomputed from body.calls, found " + p.account +
+                                 " " + money::to_string(p.amount) + " " + p.asset +
+                                 (found_role.empty() ? "" : " (" + found_role + ")"));
+      ++k;
+    }
+  };
+  expect(debits, true);
+  expect(credits, false);
+  if (k != postings.size())
+    throw invalid(where, "body.postings: expected " + std::to_string(k) + " postings recomputed from body.calls, found " +
+                             std::to_string(postings.size()));
 }
 
 void Accounts::fingerprint_proof(const json::Value& body, const std::string& where) {
@@ -277,12 +330,12 @@ void Accounts::apply(const std::string& type, const json::Value& body, uint64_t 
     claim_id("asset", asset, where);
     int decimals = static_cast<int>(integer(body, "decimals", 0, 38, where));
     const std::string& issuer = text(body, "issuer", where);
-    if (!valid_account_name(issuer)) throw invalid(where, "body.issuer: expected 1-256 printable bytes");
+    if (!valid_account_name(issuer)) throw invalid(where, std::string("body.issuer: expected ") + money::account_name_rule);
     assets_[asset] = Asset{decimals, issuer};
     accounts_.insert(issuer);
   } else if (type == "account.open") {
     const std::string& account = text(body, "account", where);
-    if (!valid_account_name(account)) throw invalid(where, "body.account: expected 1-256 printable bytes");
+    if (!valid_account_name(account)) throw invalid(where, std::string("body.account: expected ") + money::account_name_rule);
     claim_id("account", account, where);
     accounts_.insert(account);
   } else if (type == "model.register") {
@@ -295,7 +348,7 @@ void Accounts::apply(const std::string& type, const json::Value& body, uint64_t 
     const std::string* parent = optional_text(body, "parent", where);
     if (parent && !models_.count(*parent))
       throw invalid(where, "body.parent: model \"" + *parent + "\" is not registered");
-    models_[id] = Model{owner, parent ? *parent : std::string()};
+    models_[id] = Model{owner, parent ? *parent : std::string(), models_.size()};
   } else if (type == "license.grant") {
     const std::string& id = text(body, "license", where);
     claim_id("license", id, where);

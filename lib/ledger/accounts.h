@@ -38,7 +38,9 @@ class Accounts {
   // Lineage of a registered model, itself first; empty when unknown.
   struct Model {
     std::string owner, parent;  // parent empty for a root model
+    uint64_t order = 0;         // registrations before this one
   };
+  uint64_t model_count() const { return models_.size(); }
   const Model* model(const std::string& id) const;
 
  private:
@@ -59,6 +61,8 @@ class Accounts {
 
   void genesis(const json::Value& body, uint64_t seq, const std::string& where);
   void fee(const json::Value& body, const std::string& where);
+  void settlement(const json::Value& calls, const json::Value& body, const std::vector<Posting>& postings,
+                  const std::string& where);
   void fingerprint_proof(const json::Value& body, const std::string& where);
   // Reads and checks a "postings" array (declared assets, known accounts, sum zero).
   std::vector<Posting> read_postings(const json::Value& body, const std::string& where) const;

@@ -42,21 +42,44 @@ namespace {
 class LockedFile {
  public:
   LockedFile(const std::string& path, int timeout_ms) : path_(path) {
-    fd_ = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0) throw Error(exit_code::cannot_create, path, std::strerror(errno));
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    auto pause = std::chrono::milliseconds(1);
-    while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-      if (errno != EWOULDBLOCK && errno != EINTR)
-        throw Error(exit_code::io, path, std::string("flock failed: ") + std::strerror(errno));
-      if (std::chrono::steady_clock::now() >= deadline)
-        throw Error(exit_code::temp_fail, path, "timed out waiting for the ledger lock (another ledger-append?)");
-      std::this_thread::sleep_for(pause);
-      pause = std::min(pause * 2, std::chrono::milliseconds(50));
+    for (;;) {
+      created_ = false;
+      fd_ = ::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
+      if (fd_ < 0 && errno == ENOENT) {
+        fd_ = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd_ < 0 && errno == EEXIST) continue;  // another appender created it first
+        created_ = fd_ >= 0;
+      }
+      if (fd_ < 0) throw Error(exit_code::cannot_create, path, std::strerror(errno));
+      auto pause = std::chrono::milliseconds(1);
+      while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+          int err = errno;
+          ::close(fd_);
+          throw Error(exit_code::io, path, std::string("flock failed: ") + std::strerror(err));
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+          ::close(fd_);
+          throw Error(exit_code::temp_fail, path, "timed out waiting for the ledger lock (another ledger-append?)");
+        }
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::milliseconds(50));
+      }
+      // An appender whose first append failed removes the file it created: if the name no
+      // longer leads to the file we locked, open it again.
+      struct stat locked, named;
+      if (::fstat(fd_, &locked) == 0 && ::stat(path.c_str(), &named) == 0 && locked.st_ino == named.st_ino &&
+          locked.st_dev == named.st_dev)
+        break;
+      ::close(fd_);
     }
   }
   ~LockedFile() { ::close(fd_); }  // closing releases the flock
   int fd() const { return fd_; }
+  bool created() const { return created_; }
+  // Removes the file this appender created, while still holding its lock.
+  void remove() { ::unlink(path_.c_str()); }
   uint64_t size() const {
     struct stat st;
     if (::fstat(fd_, &st) != 0) throw Error(exit_code::io, path_, std::strerror(errno));
@@ -65,8 +88,16 @@ class LockedFile {
 
  private:
   std::string path_;
-  int fd_;
+  int fd_ = -1;
+  bool created_ = false;
 };
+
+// True when the file starts with a zstd frame's magic number (as io::LineReader sniffs it).
+bool is_zstd_file(int fd) {
+  unsigned char head[4];
+  static const unsigned char magic[4] = {0x28, 0xB5, 0x2F, 0xFD};
+  return ::pread(fd, head, 4, 0) == 4 && std::memcmp(head, magic, 4) == 0;
+}
 
 // What a scan of the existing file found.
 struct Scan {
@@ -98,10 +129,18 @@ int64_t now_millis() {
 
 }  // namespace
 
-AppendResult append_entries(const AppendOptions& options, const EntrySource& next, const OnCommit& on_commit) {
+namespace {
+
+// The checks and writes of one append_entries call, under the lock.
+AppendResult append_locked(const AppendOptions& options, LockedFile& file, const EntrySource& next,
+                           const OnCommit& on_commit) {
   const std::string& path = options.ledger_path;
-  LockedFile file(path, options.lock_timeout_ms);
+  io::FileOps& ops = options.file_ops ? *options.file_ops : io::posix_file_ops();
   AppendResult result;
+  result.created = file.created();
+  if (is_zstd_file(file.fd()))
+    throw Error(exit_code::data, path,
+                "is zstd-compressed: a compressed ledger is a read-only archive (decompress it to append)");
   ReplayOptions replay_options;
   replay_options.trust = options.trust;
   // Existing checkpoints were verified when written and are verified by ledger-verify;
@@ -116,19 +155,44 @@ AppendResult append_entries(const AppendOptions& options, const EntrySource& nex
                                        : std::to_string(scan.unsigned_lines) + " lines after the last checkpoint";
     if (!options.repair)
       throw Error(exit_code::torn_tail, path, "torn tail: " + what + " (an interrupted append); run ledger-append --repair");
-    if (::ftruncate(file.fd(), static_cast<off_t>(scan.signed_bytes)) != 0 || ::fdatasync(file.fd()) != 0)
+    if (scan.signed_bytes == 0)
+      throw Error(exit_code::data, path,
+                  "cannot repair: no checkpoint to cut back to (the ledger's first append was interrupted); "
+                  "cutting it would start a different ledger, so remove the file to start anew");
+    if (ops.ftruncate(file.fd(), static_cast<off_t>(scan.signed_bytes)) != 0 || ops.fdatasync(file.fd()) != 0)
       throw Error(exit_code::io, path, std::string("cannot cut the torn tail: ") + std::strerror(errno));
     result.repaired_bytes = file_bytes - scan.signed_bytes;
     replay = std::make_unique<Replay>(replay_options);
     replay_file(path, *replay);
   }
+  uint64_t committed_bytes = file.size();
 
   // Now the replay knows the checkpointed ledger; build and check the new lines.
   replay->check_signatures(true);  // each new checkpoint must verify under the trusted keys
+  if (replay->size() && !options.origin.empty() && options.origin != replay->origin())
+    throw Error(exit_code::usage, "", "--origin \"" + options.origin + "\": the ledger's origin is \"" +
+                                          replay->origin() + "\" (--origin names a new ledger)");
   std::string origin = replay->size() ? replay->origin() : (options.origin.empty() ? "omlkit-ledger" : options.origin);
   std::string key_name = options.key_name.empty() ? origin : options.key_name;
   if (!crypto::valid_key_name(key_name))
     throw Error(exit_code::usage, "", "key name \"" + key_name + "\" must have no spaces or '+'");
+  // The key must be one the verifier trusts: say so about the key, not a ledger line.
+  const std::string& key_where = options.key_path;
+  crypto::NoteVerifier signer = crypto::make_verifier(key_name, options.key->public_key());
+  if (options.trust) {
+    const TrustedKey* trusted = options.trust->find(key_name);
+    if (!trusted || trusted->verifier.key != signer.key)
+      throw Error(exit_code::data, key_where,
+                  "the trust file has no key \"" + key_name + "\" with this public key (" +
+                      crypto::verifier_key_string(signer) + "): it may not sign this ledger");
+  } else if (replay->size()) {
+    bool genesis_key = false;
+    for (const crypto::NoteVerifier& v : replay->verifiers()) genesis_key |= v.name == key_name && v.key == signer.key;
+    if (!genesis_key)
+      throw Error(exit_code::data, key_where,
+                  "not the ledger's genesis key \"" + key_name + "\" (" + crypto::verifier_key_string(signer) +
+                      "): give --trust to sign with another key, or --key-name");
+  }
 
   std::string batch, ts;
   std::vector<Receipt> receipts;
@@ -140,6 +204,7 @@ AppendResult append_entries(const AppendOptions& options, const EntrySource& nex
     try {
       leaf = replay->apply(line, path + ":" + std::to_string(seq + 1));
     } catch (const Error& e) {
+      if (type == "checkpoint") throw Error(exit_code::data, key_where, std::string("cannot sign the batch: ") + e.what());
       throw data_error(where, e.what());
     }
     batch += line;
@@ -157,9 +222,18 @@ AppendResult append_entries(const AppendOptions& options, const EntrySource& nex
     std::string note = crypto::sign_note(crypto::checkpoint_text(origin, size, root), key_name, *options.key);
     checkpoint.set("note", json::Value::string(note));
     add("checkpoint", checkpoint, path);
-    io::write_all(file.fd(), batch, path);
-    if (::fdatasync(file.fd()) != 0)
-      throw Error(exit_code::io, path, std::string("fdatasync failed: ") + std::strerror(errno));
+    try {
+      io::write_all(ops, file.fd(), batch, path);
+      if (ops.fdatasync(file.fd()) != 0)
+        throw Error(exit_code::io, path, std::string("fdatasync failed: ") + std::strerror(errno));
+    } catch (const Error& e) {
+      // Nothing of a failed batch may stay: cut back to the last committed batch.
+      bool cut = ops.ftruncate(file.fd(), static_cast<off_t>(committed_bytes)) == 0 && ops.fdatasync(file.fd()) == 0;
+      throw Error(exit_code::io, path,
+                  std::string(e.what()) + (cut ? "; the batch was cut off, the ledger is as before it"
+                                               : "; cutting the batch off failed too: run ledger-append --repair"));
+    }
+    committed_bytes += batch.size();
     if (result.created) io::sync_parent_directory(path);
     result.checkpoint = Checkpoint{size, root, note};
     ++result.batches;
@@ -169,11 +243,9 @@ AppendResult append_entries(const AppendOptions& options, const EntrySource& nex
   };
 
   if (replay->size() == 0) {
-    result.created = true;
     json::Value genesis = json::Value::object();
     genesis.set("origin", json::Value::string(origin));
-    genesis.set("vkey", json::Value::string(crypto::verifier_key_string(
-                            crypto::make_verifier(key_name, options.key->public_key()))));
+    genesis.set("vkey", json::Value::string(crypto::verifier_key_string(signer)));
     genesis.set("declare_accounts", json::Value::boolean(options.declare_accounts));
     add("genesis", genesis, path);
   }
@@ -188,6 +260,24 @@ AppendResult append_entries(const AppendOptions& options, const EntrySource& nex
   }
   if (!receipts.empty()) commit();  // also a new ledger with no entries: genesis alone
   return result;
+}
+
+}  // namespace
+
+AppendResult append_entries(const AppendOptions& options, const EntrySource& next, const OnCommit& on_commit) {
+  LockedFile file(options.ledger_path, options.lock_timeout_ms);
+  size_t committed = 0;
+  try {
+    return append_locked(options, file, next, [&](const std::vector<Receipt>& r, const Checkpoint& c) {
+      ++committed;
+      if (on_commit) on_commit(r, c);
+    });
+  } catch (...) {
+    // A failed first append leaves no empty ledger behind (appenders waiting on its lock
+    // see the name gone and start over).
+    if (file.created() && committed == 0 && file.size() == 0) file.remove();
+    throw;
+  }
 }
 
 AppendResult append_batch(const AppendOptions& options, const std::vector<Submitted>& entries) {

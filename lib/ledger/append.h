@@ -6,6 +6,12 @@
 // interrupted batch) unless repairing, in which case cut back to the last checkpoint;
 // validate every new entry by replaying it; sign a checkpoint over the new tree; one
 // write; fdatasync; only then return the receipts.
+//
+// Refused, changing nothing: a zstd-compressed ledger (a read-only archive), --repair of a
+// ledger with no checkpoint at all (cutting it would start a different ledger), an origin
+// other than the existing ledger's, and a signing key that the trust file (or, without
+// one, the genesis entry) does not name. A failed write or fdatasync cuts the file back to
+// its size before the batch; a failed first append removes the file it created.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +21,7 @@
 #include <vector>
 
 #include "crypto/ed25519.h"
+#include "io/file_ops.h"
 #include "json/value.h"
 #include "ledger/replay.h"
 #include "ledger/trust.h"
@@ -24,6 +31,7 @@ namespace omlkit::ledger {
 struct AppendOptions {
   std::string ledger_path;
   const crypto::SigningKey* key = nullptr;
+  std::string key_path;       // where the key came from, for messages
   std::string key_name;       // signature line name; default: the ledger's origin
   std::string origin;         // for a new ledger's genesis; default "omlkit-ledger"
   bool declare_accounts = false;  // new ledger: accounts must be opened before use
@@ -34,6 +42,8 @@ struct AppendOptions {
   // Entries per batch; 0 = the whole input is one batch (all or nothing). With N, each
   // run of N entries is its own all-or-nothing batch, committed before the next is read.
   size_t batch_size = 0;
+  // The writes, fdatasyncs and truncations of the ledger file (tests swap it).
+  io::FileOps* file_ops = nullptr;  // null: POSIX
 };
 
 // One entry to append: {"type": T, "body": {...}} and where it came from.

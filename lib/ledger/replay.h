@@ -47,6 +47,8 @@ class Replay {
   crypto::Hash root() const { return tree_.root(); }
   const std::string& last_ts() const { return last_ts_; }
   const std::string& origin() const { return origin_; }
+  // The keys checkpoints are checked against: the trust file's, or the genesis key.
+  const std::vector<crypto::NoteVerifier>& verifiers() const { return verifiers_; }
   // Lines applied after the last checkpoint (an unsigned tail when non-zero at the end).
   uint64_t unsigned_lines() const { return tree_.size() - signed_size_; }
   const std::vector<Checkpoint>& checkpoints() const { return checkpoints_; }
@@ -55,6 +57,8 @@ class Replay {
   std::function<void(uint64_t, const crypto::Hash&)> on_tree;
 
  private:
+  void apply_body(const std::string& type, const json::Value& ts, const json::Value& body, uint64_t seq,
+                  const std::string& where);
   void check_checkpoint(const json::Value& body, uint64_t seq, const std::string& where);
 
   ReplayOptions options_;

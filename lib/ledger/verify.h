@@ -66,4 +66,16 @@ VerifyReport verify_ledger(const std::string& path, const VerifyOptions& options
 bool check_inclusion_proof(const json::Value& proof, const std::string& where, InclusionProof* out);
 json::Value inclusion_proof_json(const InclusionProof& proof);
 
+// Each receipt line printed by ledger-append ({"seq":N,"leaf":hex,...}) in the file at
+// path must name an entry of the verified ledger (report, made with keep_leaves), covered
+// by a checkpoint, with that leaf hash. The first that does not sets report's exit code 1,
+// place and message. Returns the receipts that passed. Throws data_error for a line that
+// is no receipt.
+uint64_t check_receipts(const std::string& path, size_t max_line_bytes, VerifyReport& report);
+
+// Checks an inclusion proof file made by --prove against the verified ledger: the path
+// leads from the leaf to a root that one of its checkpoints signed. Sets report's exit code
+// 1 when not.
+void check_proof_file(const std::string& path, VerifyReport& report);
+
 }  // namespace omlkit::ledger

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "io/error.h"
+#include "io/output.h"
 
 namespace omlkit::model {
 namespace {
@@ -256,56 +257,23 @@ void write_safetensors(const std::string& path, const SafetensorsHeader& header,
   else
     parse_safetensors_header(json, header.data_size(), path);  // refuse to write a bad file
 
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw Error(exit_code::cannot_create, path, std::string("cannot create: ") + strerror(errno));
-  auto write_all = [&](const void* p, size_t n) {
-    const char* c = static_cast<const char*>(p);
-    while (n > 0) {
-      ssize_t w = ::write(fd, c, n);
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) {
-        int err = errno;
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        throw Error(exit_code::io, path, std::string("write failed: ") + strerror(err));
-      }
-      c += w;
-      n -= size_t(w);
-    }
-  };
+  // One atomic-file helper for every writer: a unique temporary, fsync, rename, directory fsync.
+  io::AtomicFile file(path);
   unsigned char length[8];
   for (int i = 0; i < 8; i++) length[i] = uint8_t(uint64_t(json.size()) >> (8 * i));
-  write_all(length, 8);
-  write_all(json.data(), json.size());
+  file.write(std::string_view(reinterpret_cast<const char*>(length), 8));
+  file.write(json);
   std::vector<const TensorEntry*> by_offset;
   for (const auto& t : header.tensors) by_offset.push_back(&t);
   std::sort(by_offset.begin(), by_offset.end(),
             [](const TensorEntry* a, const TensorEntry* b) { return a->begin < b->begin; });
   for (const TensorEntry* t : by_offset) {
-    std::span<const unsigned char> bytes;
-    try {
-      bytes = tensor_bytes(*t);
-    } catch (...) {
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      throw;
-    }
-    if (bytes.size() != t->end - t->begin) {
-      ::close(fd);
-      ::unlink(tmp.c_str());
+    std::span<const unsigned char> bytes = tensor_bytes(*t);  // a throw drops the temporary
+    if (bytes.size() != t->end - t->begin)
       throw Error(exit_code::internal, path, "tensor \"" + t->name + "\": wrong byte count to write");
-    }
-    write_all(bytes.data(), bytes.size());
+    file.write(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    ::unlink(tmp.c_str());
-    throw Error(exit_code::io, path, std::string("cannot flush: ") + strerror(errno));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    throw Error(exit_code::cannot_create, path, std::string("cannot rename into place: ") + strerror(errno));
-  }
+  file.commit();
 }
 
 }  // namespace omlkit::model

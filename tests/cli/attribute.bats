@@ -116,7 +116,7 @@ JSON
 @test "bad calls exit 65 at their line, after writing the records before them" {
   index_and_ledger
   { call c-1 m-chat "$NOVEL"; call c-2 m-unknown "$NOVEL"; } > unknown.jsonl
-  run --separate-stderr attribute --index net.idx --ledger ledger.jsonl unknown.jsonl
+  run --separate-stderr attribute -q --index net.idx --ledger ledger.jsonl unknown.jsonl
   assert_failure 65
   assert_equal "$stderr" 'attribute: unknown.jsonl:2: model: "m-unknown" is not registered in the ledger'
   [ "$(echo "$output" | wc -l)" -eq 1 ]
@@ -182,4 +182,63 @@ JSON
   attribute --index net.idx --ledger ledger.jsonl calls.jsonl > out.jsonl
   run py out.jsonl "print([sorted(d['contributor'] for d in r['data']) for r in rs])"
   assert_output "[['acct:dave', 'acct:erin'], []]"
+}
+
+# --- hostile use (issue 9) ---
+
+# The leaf hash of a ledger line (SHA-256 of 0x00 and the line), in hex.
+leaf_of() { { printf '\0'; printf '%s' "$1"; } | sha256sum | cut -d' ' -f1; }
+
+@test "a chained but unsigned model.register after the last checkpoint credits nobody" {
+  index_and_ledger
+  ledger-append --print-key --key key.pem --key-name test.example/ledger | sed 's/$/ */' > trust
+  last=$(tail -1 ledger.jsonl)
+  ts=$(sed 's/.*"ts":"\([^"]*\)".*/\1/' <<< "$last")
+  printf '{"body":{"digest":"sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08","model":"m-evil","owner":"acct:mallory","parent":"m-chat"},"prev":"%s","seq":6,"ts":"%s","type":"model.register","v":1}\n' \
+    "$(leaf_of "$last")" "$ts" >> ledger.jsonl
+  run ledger-verify -q --trust trust ledger.jsonl
+  assert_failure 3  # an unsigned tail: not the ledger yet
+  call c-1 m-evil "$COPIED" > calls.jsonl
+  run --separate-stderr attribute --trust trust --index net.idx --ledger ledger.jsonl calls.jsonl
+  assert_failure 65
+  assert_equal "$stderr" 'attribute: calls.jsonl:1: model: "m-evil" is not registered in the ledger'
+}
+
+@test "a ledger re-signed with another key is refused under --trust; without it a warning" {
+  index_and_ledger
+  ledger-append --print-key --key key.pem --key-name test.example/ledger | sed 's/$/ */' > trust
+  mv ledger.jsonl mine.jsonl
+  (umask 077; openssl genpkey -algorithm ed25519 -out other.pem 2>/dev/null)
+  ledger-append --ledger ledger.jsonl --key other.pem --origin test.example/ledger setup.jsonl >/dev/null
+  call c-1 m-chat "$NOVEL" > calls.jsonl
+  run --separate-stderr attribute --trust trust --index net.idx --ledger ledger.jsonl calls.jsonl
+  assert_failure 65
+  assert_equal "$stderr" 'attribute: ledger.jsonl:6: invalid ledger: body.note: no signature by a trusted key verifies'
+  run --separate-stderr attribute --index net.idx --ledger ledger.jsonl calls.jsonl
+  assert_success
+  assert_equal "$stderr" 'attribute: ledger.jsonl: warning: no --trust file: checkpoint signatures are checked against the genesis key only'
+}
+
+@test "attribute index refuses a contributor that split-fees would refuse (one account-name rule)" {
+  printf '{"contributor":"acct:\\u0007bell","id":"r-1","text":"hello there"}\n' > bad.jsonl
+  run attribute index --tokenizer "$TOK" --out bad.idx bad.jsonl
+  assert_failure 65
+  assert_output 'attribute: bad.jsonl:1: contributor: expected an account name (1-256 bytes of UTF-8, no control characters), found "acct:\x07bell"'
+  [ ! -e bad.idx ]
+}
+
+@test "one changed byte anywhere in an index is refused on open" {
+  index_and_ledger
+  call c-1 m-chat "$COPIED" > calls.jsonl
+  # The contributor table holds "acct:dave": make it "acct:dXve".
+  python3 - <<'PY'
+data = bytearray(open("net.idx", "rb").read())
+at = data.rindex(b"acct:dave")
+data[at + 6] = ord("X")
+open("bad.idx", "wb").write(data)
+PY
+  run --separate-stderr attribute -q --index bad.idx --ledger ledger.jsonl calls.jsonl
+  assert_failure 65
+  assert_equal "$stderr" "attribute: bad.idx: index section contributor_bytes: its SHA-256 does not match the header's (a damaged index: rebuild it)"
+  assert_equal "$output" ""
 }

@@ -76,7 +76,7 @@ teardown() { teardown_scratch; }
 
 @test "a key the ledger does not trust cannot append" {
   make_ledger
-  openssl genpkey -algorithm ed25519 -out other.pem 2>/dev/null
+  (umask 077; openssl genpkey -algorithm ed25519 -out other.pem 2>/dev/null)
   run ledger-append --ledger ledger.jsonl --key other.pem < <(transfers o 1)
   assert_failure 65
   assert_output --partial "no signature by a trusted key verifies"
@@ -144,7 +144,14 @@ teardown() { teardown_scratch; }
   cat out.* | grep -E '^\{.*\}$' | grep '"type":"receipt"' > receipts || true
   run ledger-verify -q ledger.jsonl --receipts receipts
   assert_success
-  echo "# $(wc -l < receipts) receipted entries checked" >&3
+  # One last uninterrupted round, so that the check never passes on zero receipts.
+  transfers final 50 | ledger-append --ledger ledger.jsonl --key key.pem | grep '"type":"receipt"' >> receipts
+  run ledger-verify ledger.jsonl --receipts receipts
+  assert_success
+  n=$(wc -l < receipts)
+  [ "$n" -ge 50 ]
+  assert_line --regexp "^ok: [0-9]+ entries, [0-9]+ checkpoints, signed tree size [0-9]+ root [0-9a-f]{64}, $n receipts checked$"
+  echo "# $n receipted entries checked" >&3
 }
 
 @test "a line longer than --max-line-bytes is refused with its place" {
@@ -153,4 +160,138 @@ teardown() { teardown_scratch; }
   run ledger-append --ledger ledger.jsonl --key key.pem --max-line-bytes 100 in.jsonl
   assert_failure 65
   assert_output "ledger-append: in.jsonl:1: line longer than 100 bytes"
+}
+
+# --- hostile use (issue 9) ---
+
+@test "appending to a zstd-compressed ledger is refused and changes nothing" {
+  make_ledger
+  zstd -q ledger.jsonl -o archive.jsonl.zst
+  before=$(sha256sum < archive.jsonl.zst)
+  transfers z 2 > in.jsonl
+  run ledger-append --ledger archive.jsonl.zst --key key.pem in.jsonl
+  assert_failure 65
+  assert_output "ledger-append: archive.jsonl.zst: is zstd-compressed: a compressed ledger is a read-only archive (decompress it to append)"
+  run ledger-append --ledger archive.jsonl.zst --key key.pem --repair </dev/null
+  assert_failure 65
+  assert_equal "$(sha256sum < archive.jsonl.zst)" "$before"
+  run ledger-verify -q archive.jsonl.zst
+  assert_success
+}
+
+@test "an encrypted key never reads stdin: refused without --key-pass, used with file: or env:" {
+  make_ledger
+  (umask 077; openssl genpkey -algorithm ed25519 -aes256 -pass pass:s3cret -out enc.pem 2>/dev/null)
+  transfers e 2 > in.jsonl
+  before=$(sha256sum < ledger.jsonl)
+  run ledger-append --ledger ledger.jsonl --key enc.pem < in.jsonl
+  assert_failure 65
+  assert_output "ledger-append: enc.pem: the private key is encrypted: give its passphrase with --key-pass file:PATH or env:VAR (it is never read from the terminal or stdin)"
+  assert_equal "$(sha256sum < ledger.jsonl)" "$before"
+  printf 'wrong\n' > pass.txt
+  run ledger-append --ledger ledger.jsonl --key enc.pem --key-pass file:pass.txt < in.jsonl
+  assert_failure 65
+  assert_output "ledger-append: enc.pem: cannot decrypt the private key: wrong passphrase"
+  run ledger-append --ledger ledger.jsonl --key enc.pem --key-pass pass:s3cret < in.jsonl
+  assert_failure 2
+  assert_output 'ledger-append: --key-pass: expected file:PATH or env:VAR, found "pass:s3cret"'
+  # The encrypted key is another key: it signs for a ledger of its own.
+  printf 's3cret\n' > pass.txt
+  run ledger-append --ledger enc.jsonl --key enc.pem --key-pass file:pass.txt </dev/null
+  assert_success
+  assert_output --partial '"entry":"genesis"'
+  KEYPASS=s3cret run ledger-append --ledger enc.jsonl --key enc.pem --key-pass env:KEYPASS </dev/null
+  assert_success
+  run ledger-verify -q enc.jsonl
+  assert_success
+}
+
+@test "a key file readable by others draws a warning; a directory is not a key (66)" {
+  make_ledger
+  chmod 644 key.pem
+  transfers w 1 > in.jsonl
+  run ledger-append --ledger ledger.jsonl --key key.pem in.jsonl
+  assert_success
+  assert_line --index 0 "ledger-append: key.pem: warning: private key is readable by others (mode 0644); chmod 600 it"
+  chmod 600 key.pem
+  mkdir keydir
+  run ledger-append --ledger ledger.jsonl --key keydir in.jsonl
+  assert_failure 66
+  assert_output "ledger-append: keydir: not a regular file (expected a PEM private key file)"
+}
+
+@test "bad option values exit 2: lock timeout, timestamp, origin of an existing ledger" {
+  make_ledger
+  before=$(sha256sum < ledger.jsonl)
+  for bad in nan -1 inf 1e99 x; do
+    run ledger-append --ledger ledger.jsonl --key key.pem --lock-timeout "$bad" </dev/null
+    assert_failure 2
+    assert_output --partial "--lock-timeout"
+  done
+  run ledger-append --ledger ledger.jsonl --key key.pem --timestamp -5 </dev/null
+  assert_failure 2
+  assert_output --partial "--timestamp"
+  run ledger-append --ledger ledger.jsonl --key key.pem --origin other.example </dev/null
+  assert_failure 2
+  assert_output 'ledger-append: --origin "other.example": the ledger'"'"'s origin is "test.example/ledger" (--origin names a new ledger)'
+  assert_equal "$(sha256sum < ledger.jsonl)" "$before"
+}
+
+@test "a failed first append leaves no ledger file" {
+  (umask 077; openssl genpkey -algorithm ed25519 -out key.pem 2>/dev/null)
+  echo '{"type":"transfer","body":{"transfer":"x","postings":[]}}' > bad.jsonl
+  run ledger-append --ledger new.jsonl --key key.pem bad.jsonl
+  assert_failure 65
+  [ ! -e new.jsonl ]
+}
+
+@test "--repair refuses a ledger whose only batch is torn" {
+  (umask 077; openssl genpkey -algorithm ed25519 -out key.pem 2>/dev/null)
+  ledger-append --ledger l.jsonl --key key.pem --origin first.example </dev/null >/dev/null
+  truncate -s -10 l.jsonl
+  before=$(sha256sum < l.jsonl)
+  run ledger-append --ledger l.jsonl --key key.pem --repair </dev/null
+  assert_failure 65
+  assert_output "ledger-append: l.jsonl: cannot repair: no checkpoint to cut back to (the ledger's first append was interrupted); cutting it would start a different ledger, so remove the file to start anew"
+  assert_equal "$(sha256sum < l.jsonl)" "$before"
+}
+
+@test "a write past the file-size limit exits 74 with a message, and the batch is cut off" {
+  make_ledger
+  before=$(sha256sum < ledger.jsonl)
+  transfers big 200 > in.jsonl
+  run bash -c 'ulimit -f 16; ledger-append --ledger ledger.jsonl --key key.pem in.jsonl'
+  assert_failure 74
+  assert_output "ledger-append: ledger.jsonl: write failed: File too large; the batch was cut off, the ledger is as before it"
+  assert_equal "$(sha256sum < ledger.jsonl)" "$before"
+  run ledger-append --ledger ledger.jsonl --key key.pem in.jsonl
+  assert_success
+}
+
+@test "lost output exits 74: receipts and --print-key to a full device" {
+  make_ledger
+  transfers full 2 > in.jsonl
+  run bash -c 'ledger-append --ledger ledger.jsonl --key key.pem in.jsonl > /dev/full'
+  assert_failure 74
+  assert_output --partial "write failed: No space left on device"
+  run bash -c 'ledger-append --print-key --key key.pem > /dev/full'
+  assert_failure 74
+  assert_output "ledger-append: stdout: write failed: No space left on device"
+}
+
+@test "control characters from input are escaped in messages" {
+  make_ledger
+  printf '{"type":"transfer","body":{"transfer":"a","postings":[{"account":"acct:\\u001b[2J","asset":"OPEN","amount":"-1"},{"account":"acct:x","asset":"OPEN","amount":"1"}]}}\n' > in.jsonl
+  run ledger-append --ledger ledger.jsonl --key key.pem in.jsonl
+  assert_failure 65
+  assert_output 'ledger-append: in.jsonl:1: body.postings[0].account: expected an account name (1-256 bytes of UTF-8, no control characters), found "acct:\x1b[2J"'
+}
+
+@test "signing with a key the ledger does not trust names the key, not a ledger line" {
+  make_ledger
+  (umask 077; openssl genpkey -algorithm ed25519 -out other.pem 2>/dev/null)
+  transfers u 1 > in.jsonl
+  run ledger-append --ledger ledger.jsonl --key other.pem in.jsonl
+  assert_failure 65
+  assert_output --regexp '^ledger-append: other.pem: not the ledger.s genesis key "test.example/ledger" \(test.example/ledger\+[0-9a-f]{8}\+[A-Za-z0-9+/=]+\): give --trust to sign with another key, or --key-name$'
 }

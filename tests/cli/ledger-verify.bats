@@ -1,6 +1,8 @@
 #!/usr/bin/env bats
 # ledger-verify from the command line: reports, exit codes, proofs, kept checkpoints.
 
+bats_require_minimum_version 1.5.0
+
 setup() {
   load test_helper
   setup_scratch
@@ -29,7 +31,7 @@ teardown() { teardown_scratch; }
   run ledger-verify ledger.jsonl
   assert_success
   assert_line --index 0 "ledger-verify: ledger.jsonl: warning: no --trust file: checkpoint signatures are checked against the genesis key only"
-  assert_line --index 1 --regexp "^ok: 6 entries, 1 checkpoints, signed tree size 5 root [A-Za-z0-9+/]{43}=$"
+  assert_line --index 1 --regexp "^ok: 6 entries, 1 checkpoints, signed tree size 5 root [0-9a-f]{64}$"
   run ledger-verify --trust trust --json ledger.jsonl
   assert_success
   assert_output --regexp '^\{"checkpoints":1,"entries":6,"exit":0,"ok":true,"root":"[0-9a-f]{64}","signed_root":"[0-9a-f]{64}","signed_size":5,"type":"verify"\}$'
@@ -136,4 +138,43 @@ teardown() { teardown_scratch; }
     run ledger-verify -q --trust trust mutant.jsonl
     [ "$status" -eq 1 ] || fail "flip at $offset exited $status"
   done
+}
+
+# --- hostile use (issue 9) ---
+
+@test "stdout carries only JSON: the ok summary goes to stderr" {
+  run --separate-stderr ledger-verify --trust trust ledger.jsonl
+  assert_success
+  assert_equal "$output" ""
+  [[ "$stderr" =~ ^ok:\ 6\ entries ]]
+}
+
+@test "lost output exits 74: --balances, --prove, --json, --trusted to a full device" {
+  grep '"type":"checkpoint"' ledger.jsonl | head -1 > kept.json
+  for flags in "--balances" "--prove 0" "--json" "--trusted kept.json"; do
+    run bash -c "ledger-verify -q --trust trust $flags ledger.jsonl > /dev/full"
+    assert_failure 74
+    assert_output "ledger-verify: stdout: write failed: No space left on device"
+  done
+}
+
+@test "--prove of a negative entry is a usage error" {
+  run ledger-verify -q --prove -1 ledger.jsonl
+  assert_failure 2
+  assert_output --partial "--prove"
+}
+
+@test "a damaged split tree is a bad ledger (exit 1), and --json always prints its verdict" {
+  echo '{"type":"inference.fee","body":{"call":"c-1","payer":"acct:bob","fee":{"asset":"OPEN","amount":"100"},"split":[{"account":"acct:carol","weight":"7"},{"account":"acct:dave","weight":"3"}],"postings":[{"account":"acct:bob","asset":"OPEN","amount":"-100"},{"account":"acct:carol","asset":"OPEN","amount":"70"},{"account":"acct:dave","asset":"OPEN","amount":"30"}]}}' |
+    ledger-append --ledger ledger.jsonl --key key.pem >/dev/null
+  sed -i '7s/"weight":"7"/"weight":"x"/' ledger.jsonl
+  run ledger-verify -q --trust trust ledger.jsonl
+  assert_failure 1
+  assert_output --regexp '^ledger-verify: ledger.jsonl:7: split\[0\]\.weight: '
+  run --separate-stderr ledger-verify --trust trust --json ledger.jsonl
+  assert_failure 1
+  assert_output --regexp '^\{.*"exit":1,"ok":false,.*"where":"ledger.jsonl:7"\}$'
+  run --separate-stderr ledger-verify --json missing.jsonl
+  assert_failure 66
+  assert_output '{"checkpoints":0,"entries":0,"error":"No such file or directory","exit":66,"ok":false,"root":"0000000000000000000000000000000000000000000000000000000000000000","type":"verify","where":"missing.jsonl"}'
 }

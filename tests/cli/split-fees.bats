@@ -56,7 +56,7 @@ random_calls() {
 # A ledger (file $1, default ledger.jsonl) whose payers and reward pool hold 10^37 OPEN each.
 fee_ledger() {
   local ledger=${1:-ledger.jsonl}
-  [ -f key.pem ] || openssl genpkey -algorithm ed25519 -out key.pem 2>/dev/null
+  [ -f key.pem ] || (umask 077; openssl genpkey -algorithm ed25519 -out key.pem 2>/dev/null)
   {
     echo '{"type":"asset.declare","body":{"asset":"OPEN","decimals":6,"issuer":"acct:treasury"}}'
     echo '{"type":"model.register","body":{"model":"m-chat","owner":"acct:carol","digest":"sha256:60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752"}}'

@@ -19,7 +19,7 @@ teardown_scratch() {
 
 # A ledger key and a small ledger: an asset, money for bob, two models.
 make_ledger() {
-  openssl genpkey -algorithm ed25519 -out key.pem 2>/dev/null
+  (umask 077; openssl genpkey -algorithm ed25519 -out key.pem 2>/dev/null)
   cat > setup.jsonl <<'JSON'
 {"type":"asset.declare","body":{"asset":"OPEN","decimals":6,"issuer":"acct:treasury"}}
 {"type":"transfer","body":{"transfer":"fund-bob","postings":[{"account":"acct:treasury","asset":"OPEN","amount":"-5000000"},{"account":"acct:bob","asset":"OPEN","amount":"5000000"}]}}

@@ -48,7 +48,7 @@ TEST(FeesStream, BadRecordsAreRefusedByFieldAndLineAndWriteNothing) {
   };
   const std::string call = good_call("c-2");
   const Case cases[] = {
-      {edited(call, R"("payer":"acct:payer",)", ""), "payer: expected an account name (1-256 printable bytes), found nothing"},
+      {edited(call, R"("payer":"acct:payer",)", ""), "payer: expected an account name (1-256 bytes of UTF-8, no control characters), found nothing"},
       {edited(call, R"("call":"c-2")", R"("call":7)"), "call: expected a non-empty string, found 7"},
       {edited(call, R"("weight":"37")", R"("weight":"0")"), "data[0].weight: expected a positive integer"},
       {edited(call, R"("weight":"37")", R"("weight":"-37")"), "data[0].weight: expected a positive integer"},
@@ -136,7 +136,7 @@ Totals totals_of(const std::string& output) {
     EXPECT_TRUE(sum.is_zero()) << line;
     if (const json::Value* call = body.find("call")) t.calls.push_back(call->text());
     if (const json::Value* calls = body.find("calls"))
-      for (const json::Value& c : calls->items()) t.calls.push_back(c.text());
+      for (const json::Value& c : calls->items()) t.calls.push_back(c.find("call")->text());
   }
   return t;
 }

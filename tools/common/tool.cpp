@@ -2,7 +2,10 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 
 #include "io/error.h"
@@ -23,13 +26,35 @@ void add_standard_flags(CLI::App& app) {
 
 size_t max_line_bytes() { return line_limit; }
 
-static void print(std::string_view where, std::string_view message) {
-  std::string line = program_name + ": ";
+// Control characters from input (a newline, an escape sequence for the terminal) are
+// written as \n, \t, \r or \xNN, so a diagnostic stays one line and cannot drive the terminal.
+static void append_escaped(std::string& out, std::string_view text) {
+  static const char hex[] = "0123456789abcdef";
+  for (unsigned char c : text) {
+    if (c >= 0x20 && c != 0x7f) {
+      out += static_cast<char>(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+}
+
+static void print(std::string_view where, std::string_view message, bool with_name = true) {
+  std::string line;
+  if (with_name) line = program_name + ": ";
   if (!where.empty()) {
-    line += where;
+    append_escaped(line, where);
     line += ": ";
   }
-  line += message;
+  append_escaped(line, message);
   line += '\n';
   std::fwrite(line.data(), 1, line.size(), stderr);
 }
@@ -40,10 +65,14 @@ void warn(std::string_view where, std::string_view message) {
   if (!quiet) print(where, std::string("warning: ") + std::string(message));
 }
 
+void note(std::string_view message) { print("", message, false); }
+
 bool stderr_is_terminal() { return ::isatty(2) == 1; }
 
 int run(CLI::App& app, int argc, char** argv, const std::function<int()>& body) {
   program_name = app.get_name();
+  // A file-size limit (ulimit -f) must end in a write error and its message, not a signal.
+  std::signal(SIGXFSZ, SIG_IGN);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -57,7 +86,13 @@ int run(CLI::App& app, int argc, char** argv, const std::function<int()>& body) 
     return exit_code::usage;
   }
   try {
-    return body();
+    int code = body();
+    // Whatever went to stdout through stdio must have reached it: lost output is exit 74.
+    if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+      print("stdout", std::string("write failed: ") + std::strerror(errno));
+      return exit_code::io;
+    }
+    return code;
   } catch (const Error& e) {
     print(e.where(), e.what());
     return e.code();

@@ -34,6 +34,8 @@ int run(CLI::App& app, int argc, char** argv, const std::function<int()>& body);
 // "tool: where: message" on stderr (where may be empty). Warnings respect --quiet.
 void error(std::string_view where, std::string_view message);
 void warn(std::string_view where, std::string_view message);
+// A human summary line on stderr, as it is ("ok: ..."): stdout carries only records.
+void note(std::string_view message);
 
 // True when stderr is a terminal: long work shows progress only then.
 bool stderr_is_terminal();
