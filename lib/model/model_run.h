@@ -33,7 +33,8 @@ struct RecordInputs {
 };
 
 // Calls handle(record) for every non-blank line of every input, parsed strictly (duplicate
-// keys, a BOM, numbers beyond double range are errors); the record must be an object.
+// keys, a BOM, invalid UTF-8 are errors with line and column; numbers keep their text, so
+// 1e999 where an id is expected is an error naming that field); the record must be an object.
 // Errors from handle get the line's place when they have none.
 void for_each_record(const RecordInputs& inputs, const std::function<void(const json::Value&)>& handle);
 
