@@ -82,7 +82,8 @@ const std::string* BpeModel::token(int32_t id) const {
   return &id_to_token_[size_t(id)];
 }
 
-void BpeModel::initial_symbols(std::string_view word, std::vector<int32_t>& symbols) const {
+void BpeModel::initial_symbols(std::string_view word, std::vector<int32_t>& symbols,
+                               std::vector<uint32_t>& ends) const {
   bool last_was_unk = false;
   for (size_t pos = 0; pos < word.size();) {
     size_t length = decode_utf8(word, pos).length;
@@ -90,12 +91,21 @@ void BpeModel::initial_symbols(std::string_view word, std::vector<int32_t>& symb
     pos += length;
     if (auto id = token_id(ch)) {
       symbols.push_back(*id);
+      ends.push_back(uint32_t(pos));
       last_was_unk = false;
     } else if (byte_fallback_) {
-      for (unsigned char b : ch) symbols.push_back(byte_tokens_[b]);
+      for (size_t i = 0; i < ch.size(); i++) {
+        symbols.push_back(byte_tokens_[static_cast<unsigned char>(ch[i])]);
+        ends.push_back(uint32_t(pos - ch.size() + i + 1));
+      }
       last_was_unk = false;
     } else if (unk_id_) {
-      if (!(fuse_unk_ && last_was_unk)) symbols.push_back(*unk_id_);
+      if (fuse_unk_ && last_was_unk) {
+        ends.back() = uint32_t(pos);
+      } else {
+        symbols.push_back(*unk_id_);
+        ends.push_back(uint32_t(pos));
+      }
       last_was_unk = true;
     } else {
       throw data_error("", "character \"" + std::string(ch) + "\" is not in the vocabulary and the tokenizer has "
@@ -104,15 +114,17 @@ void BpeModel::initial_symbols(std::string_view word, std::vector<int32_t>& symb
   }
 }
 
-void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& ids) const {
+void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& ids, std::vector<uint32_t>* ends) const {
   if (word.empty()) return;
   if (ignore_merges_)
     if (auto id = token_id(word)) {
       ids.push_back(*id);
+      if (ends) ends->push_back(uint32_t(word.size()));
       return;
     }
   std::vector<int32_t> symbols;
-  initial_symbols(word, symbols);
+  std::vector<uint32_t> symbol_ends;
+  initial_symbols(word, symbols, symbol_ends);
   const int n = int(symbols.size());
   std::vector<int> prev(symbols.size()), next(symbols.size());
   for (int i = 0; i < n; i++) prev[i] = i - 1, next[i] = i + 1;
@@ -140,13 +152,17 @@ void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& ids) con
     int right = next[c.pos];
     if (!alive[c.pos] || right >= n || symbols[c.pos] != c.left || symbols[right] != c.right) continue;
     symbols[c.pos] = merges_.at(pair_key(c.left, c.right)).merged;
+    symbol_ends[c.pos] = symbol_ends[right];
     alive[right] = false;
     next[c.pos] = next[right];
     if (next[right] < n) prev[next[right]] = c.pos;
     if (prev[c.pos] >= 0) consider(prev[c.pos]);
     consider(c.pos);
   }
-  for (int i = 0; i < n; i = next[i]) ids.push_back(symbols[i]);
+  for (int i = 0; i < n; i = next[i]) {
+    ids.push_back(symbols[i]);
+    if (ends) ends->push_back(symbol_ends[i]);
+  }
 }
 
 }  // namespace omlkit::model

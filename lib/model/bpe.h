@@ -23,7 +23,8 @@ class BpeModel {
   // Appends the ids of one pre-tokenized word. Characters missing from the vocabulary
   // become <0xNN> byte tokens (byte_fallback) or the unknown token; without either the
   // word is refused (65).
-  void encode_word(std::string_view word, std::vector<int32_t>& ids) const;
+  // When ends is not null, the byte end of each appended token within word is appended to it.
+  void encode_word(std::string_view word, std::vector<int32_t>& ids, std::vector<uint32_t>* ends = nullptr) const;
 
   std::optional<int32_t> token_id(std::string_view token) const;
   const std::string* token(int32_t id) const;  // nullptr for an unknown id
@@ -36,7 +37,8 @@ class BpeModel {
     int32_t merged;
   };
   static uint64_t pair_key(int32_t a, int32_t b) { return (uint64_t(uint32_t(a)) << 32) | uint32_t(b); }
-  void initial_symbols(std::string_view word, std::vector<int32_t>& symbols) const;
+  // Symbols of word's characters and the byte end of each.
+  void initial_symbols(std::string_view word, std::vector<int32_t>& symbols, std::vector<uint32_t>& ends) const;
 
   std::unordered_map<std::string, int32_t> vocab_;
   std::vector<std::string> id_to_token_;  // index = id; empty where the vocab has a gap

@@ -3,6 +3,7 @@
 #include <fnmatch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <random>
 
 #include "io/error.h"
@@ -105,7 +106,12 @@ void fine_tune(Transformer& model, const std::vector<TrainingExample>& examples,
     report.loss = report.predictions ? loss_sum / double(report.predictions) : 0;
     report.lr = scheduled_lr(options.schedule, options.adamw.lr, step, options.steps, options.warmup,
                              options.min_lr_ratio);
+    if (!std::isfinite(report.loss))
+      throw data_error("", "step " + std::to_string(report.step) + ": the loss is not finite; nothing was written");
     report.grad_norm = optimizer.step(report.lr, options.clip);
+    // A non-finite norm means the update just applied spread NaN or Inf into the weights.
+    if (!std::isfinite(report.grad_norm))
+      throw data_error("", "step " + std::to_string(report.step) + ": the gradients are not finite; nothing was written");
     if (on_step) on_step(report);
   }
 }

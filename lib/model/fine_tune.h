@@ -48,7 +48,8 @@ struct StepReport {
 // to predict are dropped.
 std::vector<TrainingExample> cut_windows(const std::vector<TrainingExample>& examples, int seq_len);
 
-// Runs options.steps optimizer steps, calling on_step after each. Throws 65 when no
+// Runs options.steps optimizer steps, calling on_step after each. Throws 65 when the loss
+// or the gradient norm of a step is not finite (NaN options, diverging training), or when no
 // window has a token to predict.
 void fine_tune(Transformer& model, const std::vector<TrainingExample>& examples,
                const FineTuneOptions& options, const std::function<void(const StepReport&)>& on_step);

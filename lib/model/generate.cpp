@@ -62,6 +62,9 @@ std::vector<int32_t> generate(Transformer& model, std::span<const int32_t> promp
   int pos = int(prompt.size());
   for (;;) {
     model.backend().download(row.data(), logits, row.size());
+    for (float x : row)
+      if (!std::isfinite(x))
+        throw data_error("", "position " + std::to_string(pos - 1) + ": the model produced a non-finite logit");
     int32_t token = sampler.next(row);
     out.push_back(token);
     if (int(out.size()) == options.max_new_tokens || (options.stop_token && token == *options.stop_token))

@@ -1,5 +1,6 @@
 #include "model/parameters.h"
 
+#include <cmath>
 #include <set>
 
 #include "io/error.h"
@@ -102,6 +103,16 @@ std::string shape_text(const std::vector<uint64_t>& shape) {
 
 ParameterTable ParameterTable::from_checkpoint(const Checkpoint& checkpoint) {
   const ModelConfig& config = checkpoint.config();
+  // config.json against the tensors before anything is sized by it: every layer has at
+  // least this many tensors, so a layer count the checkpoint cannot hold is refused here
+  // rather than after building a table for it.
+  const size_t per_layer = config.architecture == Architecture::gpt2 ? 12 : 9;
+  if (uint64_t(config.n_layer) * per_layer > checkpoint.tensors().size())
+    throw data_error(checkpoint.dir() + "/config.json",
+                     std::string(config.architecture == Architecture::gpt2 ? "n_layer" : "num_hidden_layers") +
+                         " is " + std::to_string(config.n_layer) + ", but the checkpoint holds " +
+                         std::to_string(checkpoint.tensors().size()) + " tensors (a layer has " +
+                         std::to_string(per_layer) + ")");
   auto specs = config.architecture == Architecture::gpt2 ? gpt2_specs(config) : llama_specs(config);
   ParameterTable table;
   std::set<std::string> used;
@@ -152,6 +163,16 @@ void ParameterTable::load_f32(const Checkpoint& checkpoint, float* dst) const {
     const TensorLocation* location = checkpoint.find(e.name);
     location->file->read_f32(*location->entry, dst + e.offset);
   }
+  check_finite(checkpoint, dst);
+}
+
+void ParameterTable::check_finite(const Checkpoint& checkpoint, const float* data) const {
+  for (const auto& e : entries_)
+    for (size_t i = 0; i < e.count; i++)
+      if (!std::isfinite(data[e.offset + i]))
+        throw data_error(checkpoint.find(e.name)->file->path(),
+                         "tensor \"" + e.name + "\": element " + std::to_string(i) + " is " +
+                             (std::isnan(data[e.offset + i]) ? "NaN" : "infinite") + "; the weights are unusable");
 }
 
 }  // namespace omlkit::model

@@ -37,8 +37,12 @@ class ParameterTable {
   // Offset of a role; throws 70 when the role does not exist (a bug, not bad input).
   size_t offset(const std::string& role) const;
   bool has(const std::string& role) const;
-  // Converts every parameter to F32 into dst (total_floats() floats, host memory).
+  // Converts every parameter to F32 into dst (total_floats() floats, host memory), then
+  // check_finite.
   void load_f32(const Checkpoint& checkpoint, float* dst) const;
+  // Throws 65 naming the tensor and element when data (laid out as the table) holds a NaN
+  // or an infinity: such weights only ever produce NaN logits.
+  void check_finite(const Checkpoint& checkpoint, const float* data) const;
 
  private:
   std::vector<ParameterInfo> entries_;

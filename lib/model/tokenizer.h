@@ -19,6 +19,20 @@
 
 namespace omlkit::model {
 
+// One token with its place: `piece` is the token's vocabulary string (or an added token's
+// content), and [begin, end) are byte offsets: into the input text for encode_with_offsets
+// (the bytes the token was made from; begin == end for a token the post-processor added),
+// into the decoded text for decode_with_offsets (the bytes the token produced; a character
+// split across tokens belongs to the token that completes it).
+struct TokenSpan {
+  int32_t id = 0;
+  std::string piece;
+  size_t begin = 0, end = 0;
+  friend bool operator==(const TokenSpan&, const TokenSpan&) = default;
+};
+
+struct AlignedText;  // tokenizer.cpp: text with, per byte, where it came from
+
 struct AddedToken {
   int32_t id = 0;
   std::string content;
@@ -36,6 +50,22 @@ class Tokenizer {
   // Text of ids (special tokens included unless skipped); invalid UTF-8 becomes U+FFFD.
   // Throws 65 for an id outside the vocabulary.
   std::string decode(std::span<const int32_t> ids, bool skip_special_tokens = false) const;
+
+  // The same ids as encode(text, add_special_tokens), each with its piece and the bytes of
+  // text it came from (normalizer and pre-tokenizer changes mapped back to the input).
+  std::vector<TokenSpan> encode_with_offsets(std::string_view text, bool add_special_tokens) const;
+  // decode(ids, skip_special_tokens) and, in spans (one per id, skipped ids included with
+  // an empty range), the bytes of the returned text that each id produced.
+  std::string decode_with_offsets(std::span<const int32_t> ids, std::vector<TokenSpan>& spans,
+                                  bool skip_special_tokens = false) const;
+
+  // True when the post-processor adds tokens (e.g. Llama-2's BOS) to every encoding.
+  bool adds_special_tokens() const { return !template_prefix_.empty() || !template_suffix_.empty(); }
+  // The vocabulary string of an id, or an added token's content; throws 65 (with the id)
+  // for an id outside the vocabulary.
+  const std::string& piece(int32_t id) const;
+  // The added token with this id, or nullptr.
+  const AddedToken* added_token(int32_t id) const;
 
   std::optional<int32_t> token_id(std::string_view token) const;
   size_t vocab_size() const;  // highest id + 1, added tokens included
@@ -66,10 +96,17 @@ class Tokenizer {
   };
 
  private:
-  void split_added(std::string_view text, bool normalized_tokens,
-                   std::vector<std::pair<std::string, int32_t>>& out) const;
-  std::string normalize(std::string_view text) const;
-  void pre_tokenize(std::string text, bool first_segment, std::vector<std::string>& words) const;
+  static Tokenizer from_parsed_json(const nlohmann::json& root, const std::string& where);
+  void split_added(const AlignedText& text, bool normalized_tokens,
+                   std::vector<std::pair<AlignedText, int32_t>>& out) const;
+  AlignedText normalize(const AlignedText& text) const;
+  void pre_tokenize(AlignedText text, bool first_segment, std::vector<AlignedText>& words) const;
+  // encode() and encode_with_offsets(): offsets are tracked when spans is not null.
+  void encode_into(std::string_view text, bool add_special_tokens, std::vector<int32_t>& ids,
+                   std::vector<TokenSpan>* spans) const;
+  // decode() and decode_with_offsets(): per output byte, the index of the id it came from.
+  std::string decode_into(std::span<const int32_t> ids, bool skip_special_tokens,
+                          std::vector<uint32_t>* source) const;
 
   BpeModel model_;
   std::vector<AddedToken> added_;

@@ -145,13 +145,19 @@ void read_decoder(const Reader& r, const json& node, const std::string& path,
 
 Tokenizer Tokenizer::from_file(const std::string& path) { return from_json(read_text_file(path), path); }
 
+// A field of the wrong JSON type deep in the file (nlohmann's type_error) is bad input
+// like any other, never an internal error.
 Tokenizer Tokenizer::from_json(std::string_view json_text, const std::string& where) {
-  json root;
   try {
-    root = json::parse(json_text);
-  } catch (const json::exception& e) {
+    return from_parsed_json(json::parse(json_text), where);
+  } catch (const json::parse_error& e) {
     throw data_error(where, std::string("invalid JSON: ") + e.what());
+  } catch (const json::exception& e) {
+    throw data_error(where, std::string("unexpected value: ") + e.what());
   }
+}
+
+Tokenizer Tokenizer::from_parsed_json(const nlohmann::json& root, const std::string& where) {
   Reader r{where};
   if (!root.is_object()) r.fail("tokenizer.json", "expected an object");
   Tokenizer t;

@@ -54,7 +54,7 @@ void append_utf8(std::string& out, uint32_t cp) {
 // Bytes of the longest prefix at pos that could begin a well-formed sequence (Unicode
 // Table 3-7); an invalid sequence is replaced as one U+FFFD per such "maximal subpart", as
 // Rust's from_utf8_lossy and the WHATWG decoder do.
-static size_t maximal_subpart(std::string_view text, size_t pos) {
+size_t maximal_subpart(std::string_view text, size_t pos) {
   unsigned char lead = static_cast<unsigned char>(text[pos]);
   size_t need;
   unsigned char lo = 0x80, hi = 0xbf;

@@ -32,6 +32,8 @@ struct DecodedChar {
 // surrogates, truncated) decode as U+FFFD of length 1, so every byte is consumed once.
 DecodedChar decode_utf8(std::string_view text, size_t pos);
 void append_utf8(std::string& out, uint32_t codepoint);
+// Bytes of the invalid sequence at pos that one U+FFFD replaces (its "maximal subpart").
+size_t maximal_subpart(std::string_view text, size_t pos);
 // Replaces every invalid sequence with U+FFFD (what decoders return for partial bytes).
 std::string replace_invalid_utf8(std::string_view bytes);
 

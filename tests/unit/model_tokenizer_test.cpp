@@ -72,6 +72,107 @@ TEST(Tokenizer, template_adds_the_bos_token_only_when_asked) {
   EXPECT_EQ(tokenizer.decode(std::vector<int32_t>{1, 281, 262}, true), "abc");
 }
 
+// Offsets, checked against definitions that do not use them: the input bytes of each token,
+// mapped the way the tokenizer's normalizer and pre-tokenizer map them, are its piece; the
+// decoded text up to a token is what decoding the ids up to it gives.
+std::vector<std::string> every_layout() {
+  return {"byte_level_gpt2.json", "byte_level_llama3.json", "sentencepiece_legacy.json", "sentencepiece_metaspace.json"};
+}
+const std::vector<std::string> kOffsetTexts = {"hello world", " hello  world ", "héllo wörld", "<s>hello</s> world",
+                                               "日本", "ab ab\tab", "", "Hello, it's 2026!\r\n"};
+
+TEST(Tokenizer, encode_offsets_cover_the_bytes_each_token_was_made_from) {
+  for (const auto& file : every_layout()) {
+    Tokenizer tokenizer = Tokenizer::from_file((testing::repo_root() / "tests/fuzz/corpus/tokenizer_json" / file).string());
+    bool sentencepiece = file.rfind("sentencepiece", 0) == 0;
+    for (const auto& text : kOffsetTexts) {
+      for (bool special : {false, true}) {
+        auto spans = tokenizer.encode_with_offsets(text, special);
+        std::vector<int32_t> ids;
+        for (const auto& s : spans) ids.push_back(s.id);
+        EXPECT_EQ(ids, tokenizer.encode(text, special)) << file << ": " << text;
+        size_t covered = 0;
+        std::string rebuilt;
+        for (const auto& s : spans) {
+          ASSERT_LE(s.begin, s.end);
+          ASSERT_LE(s.end, text.size());
+          std::string bytes = text.substr(s.begin, s.end - s.begin);
+          if (s.begin == s.end) continue;  // post-processor tokens
+          EXPECT_EQ(s.begin, covered) << file << ": tokens cover the text in order: " << text;
+          covered = s.end;
+          rebuilt += bytes;
+          if (tokenizer.added_token(s.id)) {
+            EXPECT_EQ(bytes, s.piece);
+          } else if (sentencepiece) {
+            // " " is "▁"; a byte-fallback piece is one byte; the first word gets a "▁".
+            std::string mapped;
+            for (char c : bytes) mapped += c == ' ' ? std::string("\u2581") : std::string(1, c);
+            bool fallback = s.piece.size() == 6 && s.piece.rfind("<0x", 0) == 0;
+            if (!fallback) EXPECT_TRUE(s.piece == mapped || s.piece == "\u2581" + mapped) << file << ": " << s.piece << " vs " << bytes;
+            else EXPECT_EQ(bytes.size(), 1u) << s.piece;
+          } else {
+            // A multi-byte character split over byte-level tokens is named by each of them.
+            EXPECT_EQ(s.piece, byte_level_encode(bytes)) << file << ": " << text;
+          }
+        }
+        EXPECT_EQ(rebuilt, text) << file;
+      }
+    }
+  }
+  // The post-processor's BOS stands for no input bytes.
+  auto path = (testing::repo_root() / "tests/fuzz/corpus/tokenizer_json/sentencepiece_legacy.json").string();
+  auto spans = Tokenizer::from_file(path).encode_with_offsets("abc", true);
+  ASSERT_EQ(spans.size(), 3u);
+  EXPECT_EQ(spans[0], (TokenSpan{1, "<s>", 0, 0}));
+  EXPECT_EQ(spans[1].begin, 0u);
+  EXPECT_EQ(spans[2].end, 3u);
+}
+
+TEST(Tokenizer, decode_offsets_end_where_decoding_the_ids_so_far_ends) {
+  for (const auto& file : every_layout()) {
+    Tokenizer tokenizer = Tokenizer::from_file((testing::repo_root() / "tests/fuzz/corpus/tokenizer_json" / file).string());
+    for (const auto& text : kOffsetTexts) {
+      auto ids = tokenizer.encode(text, true);
+      for (bool skip : {false, true}) {
+        std::vector<TokenSpan> spans;
+        std::string decoded = tokenizer.decode_with_offsets(ids, spans, skip);
+        EXPECT_EQ(decoded, tokenizer.decode(ids, skip));
+        ASSERT_EQ(spans.size(), ids.size());
+        size_t end = 0;
+        for (size_t i = 0; i < ids.size(); i++) {
+          // Brute force: the longest prefix of the whole text that decoding ids[0..i] agrees with.
+          std::string prefix = tokenizer.decode(std::span(ids).first(i + 1), skip);
+          size_t common = 0;
+          while (common < prefix.size() && common < decoded.size() && prefix[common] == decoded[common]) common++;
+          // Stop at a character boundary (a U+FFFD stand-in may share a lead byte).
+          while (common > 0 && common < decoded.size() && (static_cast<unsigned char>(decoded[common]) & 0xc0) == 0x80) common--;
+          end = std::max(end, common);
+          EXPECT_EQ(spans[i].end, end) << file << ": " << text << " token " << i;
+          EXPECT_EQ(spans[i].begin, i ? spans[i - 1].end : 0) << file << ": " << text << " token " << i;
+        }
+        EXPECT_EQ(end, decoded.size()) << file << ": " << text;
+      }
+    }
+  }
+}
+
+TEST(Tokenizer, offsets_of_the_shared_models_reference_cases_rebuild_the_text) {
+  for (const char* name : {"gpt2-small", "llama-small"}) {
+    auto dir = testing::shared_model_dir(name);
+    if (!dir) GTEST_SKIP() << "../shared/models not found (set OMLKIT_SHARED)";
+    Tokenizer tokenizer = Tokenizer::from_file(*dir + "/tokenizer.json");
+    for (const auto& c : testing::read_json(*dir + "/reference.json")["tokenizer_cases"]) {
+      std::string text = c["text"];
+      auto spans = tokenizer.encode_with_offsets(text, true);
+      std::vector<int32_t> ids;
+      std::string rebuilt;
+      for (const auto& s : spans) ids.push_back(s.id), rebuilt += text.substr(s.begin, s.end - s.begin);
+      EXPECT_EQ(ids, c["ids"].get<std::vector<int32_t>>()) << name << ": no BOS, as the ByteLevel post-processor adds none";
+      EXPECT_EQ(rebuilt, text);
+    }
+  }
+}
+
 TEST(Tokenizer, unsupported_components_are_refused_by_name) {
   auto path = (testing::repo_root() / "tests/fuzz/corpus/tokenizer_json/byte_level_gpt2.json").string();
   auto base = testing::read_json(path);

@@ -7,6 +7,10 @@
 namespace omlkit::model {
 namespace {
 
+// The vectorised path is x86-64 only (AVX2 + FMA, chosen at run time); every other target
+// (arm64, ...) takes the portable std::exp loops below.
+#if defined(__x86_64__) || defined(__i386__)
+
 typedef float v8f __attribute__((vector_size(32)));
 typedef int v8i __attribute__((vector_size(32)));
 
@@ -71,18 +75,23 @@ bool has_avx2() {
   static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   return yes;
 }
+#endif
 
 }  // namespace
 
 double exp_shifted(const float* x, float* out, int n, float shift) {
+#if defined(__x86_64__) || defined(__i386__)
   if (has_avx2()) return exp_avx2(x, out, n, shift);
+#endif
   double total = 0;
   for (int i = 0; i < n; i++) total += (out[i] = float(std::exp(double(x[i] - shift))));
   return total;
 }
 
 double sum_exp_shifted(const float* x, int n, float shift) {
+#if defined(__x86_64__) || defined(__i386__)
   if (has_avx2()) return sum_exp_avx2(x, n, shift);
+#endif
   double total = 0;
   for (int i = 0; i < n; i++) total += std::exp(double(x[i] - shift));
   return total;

@@ -5,7 +5,7 @@
 namespace omlkit::model {
 
 // Sum over i < n of exp(x[i] - shift), for x[i] <= shift. Uses AVX2 when the CPU has it
-// (relative error below 1e-6), plain std::exp otherwise.
+// (relative error below 1e-6), plain std::exp otherwise and on every non-x86 target.
 double sum_exp_shifted(const float* x, int n, float shift);
 
 // out[i] = exp(x[i] - shift) for i < n (x[i] <= shift; out may be x) and returns their
