@@ -88,7 +88,7 @@ width=$(python3 -c "import json; print(2 if len(json.load(open('$TOKENIZER'))['m
 run_calls() {  # threads input -> seconds
   local a b
   a=$(now)
-  "$BIN/attribute" -j "$1" --index net.idx --ledger ledger.jsonl "$2" > out.jsonl
+  "$BIN/attribute" -q -j "$1" --index net.idx --ledger ledger.jsonl "$2" > out.jsonl
   b=$(now)
   seconds "$a" "$b"
 }

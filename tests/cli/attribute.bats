@@ -157,7 +157,7 @@ JSON
   assert_failure 66
   run attribute --index net.idx calls.jsonl
   assert_failure 2
-  head -c 1000 net.idx > cut.idx
+  head -c 4000 net.idx > cut.idx
   run attribute --index cut.idx --ledger ledger.jsonl calls.jsonl
   assert_failure 65
   assert_output --partial "cut.idx: index section"

@@ -79,7 +79,7 @@ teardown() { teardown_scratch; }
   (umask 077; openssl genpkey -algorithm ed25519 -out other.pem 2>/dev/null)
   run ledger-append --ledger ledger.jsonl --key other.pem < <(transfers o 1)
   assert_failure 65
-  assert_output --partial "no signature by a trusted key verifies"
+  assert_output --partial "ledger-append: other.pem: not the ledger's genesis key"
   # With a trust file naming both keys, the second key may append.
   { ledger-append --print-key --key key.pem --key-name test.example/ledger; } | sed 's/$/ */' > trust
   { ledger-append --print-key --key other.pem --key-name node-7; } | sed 's/$/ transfer/' >> trust
