@@ -14,6 +14,7 @@
 #include "io/error.h"
 #include "io/line_reader.h"
 #include "io/output.h"
+#include "eval/command.h"
 #include "model/backend_select.h"
 #include "model/benchmark.h"
 #include "model/checkpoint_writer.h"
@@ -114,6 +115,26 @@ json with_id(const json& record, json result) {
   return result;
 }
 
+// ---- evaluate: a suite on the model -> one evaluation record; --check recomputes one ----
+void add_evaluate_options(CLI::App* sub, eval::EvaluateCommand& c) {
+  sub->add_option("-s,--suite", c.suite, "Suite file: JSON lines of tasks and items (man omlkit-formats)")->required();
+  sub->add_option("--check", c.check, "Recompute this evaluation record; exit 1 when it differs");
+  sub->add_option("--evaluation", c.evaluation, "Id of the evaluation (default: derived from the digests)");
+  sub->add_option("--model-id", c.model_id, "The model's id on the ledger");
+  sub->add_option("--owner", c.owner, "The model owner's account");
+  sub->add_option("--evaluator", c.evaluator, "The evaluator's account");
+  sub->add_option("-b,--batch", c.batch, "Sequences per forward pass")->check(CLI::Range(1, 1024));
+}
+
+int run_evaluate(Engine& engine, const eval::EvaluateCommand& command, io::Output& out) {
+  auto outcome = eval::run_evaluate_command(command, engine.checkpoint, engine.model, engine.need_tokenizer());
+  out.line(outcome.line);
+  out.flush();
+  if (!outcome.check_failed) return exit_code::ok;
+  tool::error(outcome.where, "check failed: " + outcome.failure);
+  return exit_code::check_failed;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -133,7 +154,10 @@ int main(int argc, char** argv) {
   auto* gen = app.add_subcommand("generate", "Continue {\"prompt\":...} or {\"tokens\":[...]}");
   auto* bench = app.add_subcommand("bench", "Measure forward, training and generation tokens/s and the sgemm limit");
   auto* train = app.add_subcommand("train", "Fine-tune on JSON lines of {\"text\":...} or {\"tokens\":[...]}; write to --out");
-  for (auto* sub : {logits, score, gen, bench, train}) common(sub);
+  auto* evaluate = app.add_subcommand("evaluate", "Score the model on a suite: one evaluation record (or --check one)");
+  eval::EvaluateCommand evaluate_command;
+  add_evaluate_options(evaluate, evaluate_command);
+  for (auto* sub : {logits, score, gen, bench, train, evaluate}) common(sub);
   for (auto* sub : {logits, score, gen}) sub->add_option("inputs", inputs, "JSON-lines inputs (- = stdin)");
 
   int batch = 4, window = 128, bench_tokens = 128;
@@ -178,6 +202,7 @@ int main(int argc, char** argv) {
     const int V = engine.model.config().vocab_size;
     if (inputs.empty()) inputs.push_back("-");
     io::Output out(STDOUT_FILENO);
+    if (*evaluate) return run_evaluate(engine, evaluate_command, out);
 
     if (*logits) {
       for_each_record(inputs, [&](const json& record) {
