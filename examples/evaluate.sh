@@ -62,10 +62,11 @@ echo "== an auditor recomputes it from the weights and the suite"
 model-run evaluate --model "$MODEL" --suite "$SUITE" --check base-eval.jsonl
 split-fees --policy policy.json --with-evaluations base-eval.jsonl | ledger-append --ledger ledger.jsonl --key key.pem > /dev/null
 
-# 3. The owner improves the model: fine-tunes a child on release-note text, registers it
-#    with its parent, and it is evaluated and rewarded in turn.
+# 3. The owner tries to improve the model: fine-tunes a child on release-note text,
+#    registers it with its parent, and it is evaluated and rewarded in turn. Whether the
+#    child scores higher is for the suite to say; the reward follows the score either way.
 echo "== fine-tune a child on $(basename "$TRAIN_TEXT")"
-jq -Rs '{text: .}' "$TRAIN_TEXT" > train.jsonl
+jq -cRs '{text: .}' "$TRAIN_TEXT" > train.jsonl
 model-run train --model "$MODEL" --data train.jsonl --out child --steps ${OMLKIT_STEPS:-60} --batch 1 \
   --seq-len 64 --lr 3e-4 --seed 1 | jq -c '{steps, first_loss, last_loss}'
 echo "== evaluate the child"

@@ -173,7 +173,7 @@ print(json.dumps(r))" > edited.jsonl
 @test "the model digest follows its definition and ignores sharding and header order" {
   make_tiny; make_suite
   evaluate_tiny > eval.jsonl
-  # The definition computed in Python, and the same tensors split over two shards in
+  # The definition (man/omlkit-formats.5, MODEL DIGEST) computed in Python, and the same tensors split over two shards in
   # another order, with an index.
   mkdir sharded && cp tiny/config.json tiny/tokenizer.json sharded/
   expected=$(python3 - tiny/model.safetensors sharded <<'PY'
@@ -182,8 +182,8 @@ raw = open(sys.argv[1], 'rb').read()
 n = struct.unpack('<Q', raw[:8])[0]
 header = json.loads(raw[8:8 + n]); header.pop('__metadata__', None)
 data = {k: raw[8 + n + v['data_offsets'][0]:8 + n + v['data_offsets'][1]] for k, v in header.items()}
-h = hashlib.sha256()
 u64 = lambda x: struct.pack('<Q', x)
+h = hashlib.sha256(b'omlkit model digest v1\n' + u64(len(header)))
 for name in sorted(header, key=lambda s: s.encode()):
     v = header[name]
     h.update(u64(len(name.encode())) + name.encode() + u64(len(v['dtype'])) + v['dtype'].encode() + u64(len(v['shape'])))
