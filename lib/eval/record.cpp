@@ -126,6 +126,8 @@ RecordedEvaluation read_evaluation(const std::string& path) {
     const json::Value* type = member(r.record, "type");
     if (!type || !type->is_string() || type->text() != "evaluation")
       throw data_error(r.where, "type: expected an \"evaluation\" record, found " + (type ? show(*type) : "nothing"));
+    if (const json::Value* v = member(r.record, "v"); v && (!v->is_number() || v->as_int64() != 1))
+      throw data_error(r.where, "v: this model-run reads evaluation version 1, found " + show(*v));
     const json::Value* score = member(r.record, "score");
     if (!score || !score->is_number() || !score->as_int64())
       throw data_error(r.where, "score: expected an integer");

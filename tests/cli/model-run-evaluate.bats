@@ -247,6 +247,14 @@ PY
   run model-run evaluate --model tiny --suite suite.jsonl --check plain.jsonl
   assert_failure 65
   assert_output "model-run: plain.jsonl:1: details: missing; only an evaluation written by model-run evaluate can be checked"
+  echo '{"type":"evaluation","v":2,"score":5,"details":{}}' > v2.jsonl
+  run model-run evaluate --model tiny --suite suite.jsonl --check v2.jsonl
+  assert_failure 65
+  assert_output "model-run: v2.jsonl:1: v: this model-run reads evaluation version 1, found 2"
+  echo '{"type":"attribution","call":"c-1"}' > other.jsonl
+  run model-run evaluate --model tiny --suite suite.jsonl --check other.jsonl
+  assert_failure 65
+  assert_output 'model-run: other.jsonl:1: type: expected an "evaluation" record, found "attribution"'
 }
 
 @test "an evaluation pays its reward through split-fees --with-evaluations and the ledger verifies" {
