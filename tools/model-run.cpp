@@ -1,5 +1,5 @@
 // model-run: run a GPT-2 or Llama model folder: logits, scores and perplexity, generation,
-// fine-tuning (train), and the token context (tokenize, detokenize).
+// fine-tuning (train), evaluation suites (evaluate), and the token context (tokenize, detokenize).
 // JSON lines in, JSON lines out; see man/model-run.1. The engine and the subcommands are
 // lib/model (model_run.h); this file parses flags.
 #include <unistd.h>
@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "common/tool.h"
+#include "eval/command.h"
 #include "io/error.h"
 #include "io/output.h"
 #include "model/model_run.h"
@@ -24,6 +25,27 @@ const CLI::Validator kFinite(
       return std::isfinite(value) ? std::string() : "expected a finite number, found " + text;
     },
     "FINITE");
+
+// ---- evaluate: a suite on the model -> one evaluation record; --check recomputes one ----
+void add_evaluate_options(CLI::App* sub, eval::EvaluateCommand& c) {
+  sub->add_option("-s,--suite", c.suite, "Suite file: JSON lines of tasks and items (man omlkit-formats)")->required();
+  sub->add_option("--check", c.check, "Recompute this evaluation record; exit 1 when it differs");
+  sub->add_option("--evaluation", c.evaluation, "Id of the evaluation (default: derived from the digests)");
+  sub->add_option("--model-id", c.model_id, "The model's id on the ledger");
+  sub->add_option("--owner", c.owner, "The model owner's account");
+  sub->add_option("--evaluator", c.evaluator, "The evaluator's account");
+  sub->add_option("-b,--batch", c.batch, "Sequences per forward pass")->check(CLI::Range(1, 1024));
+}
+
+int run_evaluate(Engine& engine, const eval::EvaluateCommand& command, io::Output& out) {
+  auto outcome =
+      eval::run_evaluate_command(command, engine.checkpoint(), engine.model(), engine.context().tokenizer());
+  out.line(outcome.line);
+  out.flush();
+  if (!outcome.check_failed) return exit_code::ok;
+  tool::error(outcome.where, "check failed: " + outcome.failure);
+  return exit_code::check_failed;
+}
 
 }  // namespace
 
@@ -49,7 +71,10 @@ int main(int argc, char** argv) {
   auto* train = app.add_subcommand("train", "Fine-tune on JSON lines of {\"text\":...} or {\"tokens\":[...]}; write to --out");
   auto* tokenize = app.add_subcommand("tokenize", "Ids, pieces and byte offsets of {\"text\":...}, as the engine feeds them");
   auto* detokenize = app.add_subcommand("detokenize", "Text of {\"ids\":[...]}, with each id's pieces and byte offsets");
-  for (auto* sub : {logits, score, gen, bench, train}) common(sub);
+  auto* evaluate = app.add_subcommand("evaluate", "Score the model on a suite: one evaluation record (or --check one)");
+  eval::EvaluateCommand evaluate_command;
+  add_evaluate_options(evaluate, evaluate_command);
+  for (auto* sub : {logits, score, gen, bench, train, evaluate}) common(sub);
   for (auto* sub : {tokenize, detokenize})
     sub->add_option("-m,--model", engine_options.model_dir, "Model folder (tokenizer.json)")->required();
   for (auto* sub : {logits, score, gen, tokenize, detokenize})
@@ -115,6 +140,7 @@ int main(int argc, char** argv) {
       return exit_code::ok;
     }
     Engine engine(engine_options);
+    if (*evaluate) return run_evaluate(engine, evaluate_command, out);
     if (*logits) {
       run_logits(engine, inputs, out);
     } else if (*score && !text_file.empty()) {
