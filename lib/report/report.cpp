@@ -81,7 +81,7 @@ void append_verdict(std::string& page, const ledger::VerifyReport& v, const Ledg
 
 void append_checked(std::string& page, const ReportContext& context, const ledger::VerifyReport& v,
                     const LedgerDigest& digest) {
-  page += "<h2>What was checked</h2><dl class=\"facts\" id=\"checked\">";
+  page += "<h2 id=\"what-was-checked\">What was checked</h2><dl class=\"facts\" id=\"checked\">";
   append_fact(page, "Ledger file", escaped(context.ledger_path));
   append_fact(page, "Origin", digest.origin.empty() ? "(no genesis read)" : escaped(digest.origin));
   append_fact(page, "Entries checked", "<span id=\"entries\">" + count(v.entries) + "</span>");
@@ -127,7 +127,7 @@ void append_checked(std::string& page, const ReportContext& context, const ledge
 }
 
 void append_balances(std::string& page, const ledger::VerifyReport& v, const LedgerDigest& digest) {
-  page += "<h2>Balances</h2>";
+  page += "<h2 id=\"balances-heading\">Balances</h2>";
   if (v.exit_code == exit_code::check_failed)
     page += "<p class=\"note\">The ledger is invalid: these are the balances after the " + count(digest.applied) +
             " entries before the first failure.</p>";
@@ -190,7 +190,7 @@ std::string render_report(const ReportContext& context, const ledger::VerifyRepo
   append_checked(page, context, verdict, digest);
   append_balances(page, verdict, digest);
 
-  page += "<h2>Fee income</h2>";
+  page += "<h2 id=\"fees\">Fee income</h2>";
   if (digest.fees.empty()) page += "<p>No inference fees in this ledger.</p>";
   // The assets with the most fee entries get charts; at most three.
   std::vector<std::pair<uint64_t, std::string>> fee_assets;

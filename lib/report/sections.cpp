@@ -238,7 +238,7 @@ void append_fee_section(std::string& page, const std::string& asset, const FeeFl
 
 void append_family_tree(std::string& page, const LedgerDigest& digest) {
   const size_t max_drawn = 150;
-  page += "<h2>Model family tree</h2>";
+  page += "<h2 id=\"family-tree\">Model family tree</h2>";
   if (digest.models.empty()) {
     page += "<p>No models registered.</p>";
     return;
@@ -261,7 +261,7 @@ void append_family_tree(std::string& page, const LedgerDigest& digest) {
 
 void append_licences(std::string& page, const LedgerDigest& digest) {
   const size_t max_rows = 100;
-  page += "<h2>Licences, collateral, proofs and slashes</h2>";
+  page += "<h2 id=\"licences\">Licences, collateral, proofs and slashes</h2>";
   if (digest.licenses.empty()) {
     page += "<p>No licences granted.</p>";
     return;

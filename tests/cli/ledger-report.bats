@@ -100,7 +100,7 @@ chromium_run() {
   # The verdict comes before every other section.
   [ "$(grep -o '<section id="verdict" class="verdict bad"><div class="word">INVALID</div>' tampered.html | wc -l)" -eq 1 ]
   verdict_at=$(grep -bo 'id="verdict"' tampered.html | cut -d: -f1)
-  checked_at=$(grep -bo '<h2>What was checked' tampered.html | cut -d: -f1)
+  checked_at=$(grep -bo '<h2 id="what-was-checked">' tampered.html | cut -d: -f1)
   [ "$verdict_at" -lt "$checked_at" ]
   grep -qF "the balances after the $((${where#*:} - 1)) entries before the first failure" tampered.html
 }
