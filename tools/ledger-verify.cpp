@@ -4,6 +4,7 @@
 #include "io/line_reader.h"
 #include "io/output.h"
 #include "ledger/verify.h"
+#include "report/report.h"
 #include "tool.h"
 
 using namespace omlkit;
@@ -26,6 +27,8 @@ int main(int argc, char** argv) {
   app.add_option("--trusted", trusted_path, "A checkpoint kept earlier: fail unless this ledger extends it");
   std::string receipts_path;
   app.add_option("--receipts", receipts_path, "Receipts printed by ledger-append: fail unless each is in the ledger");
+  std::string report_path;
+  app.add_option("--report", report_path, "Also write a self-contained HTML audit report to FILE");
 
   return tool::run(app, argc, argv, [&] {
     ledger::TrustFile trust;
@@ -40,9 +43,11 @@ int main(int argc, char** argv) {
     }
     if (!trusted_path.empty()) options.trusted = ledger::load_trusted_head(trusted_path, verifiers);
     if (prove_option->count()) options.prove_seq = prove;
-    options.keep_balances = balances;
     options.keep_leaves = !receipts_path.empty();
     options.max_line_bytes = tool::max_line_bytes();
+    report::LedgerDigest digest(verifiers);
+    if (!report_path.empty()) options.on_entry = digest.observer();
+    options.keep_balances = balances || !report_path.empty();
     if (tool::stderr_is_terminal())
       options.progress = [](uint64_t n) { std::fprintf(stderr, "\rledger-verify: %llu entries", (unsigned long long)n); };
     if (trust_path.empty() && !as_json)
@@ -67,6 +72,13 @@ int main(int argc, char** argv) {
       receipts_checked = ledger::check_receipts(receipts_path, tool::max_line_bytes(), report);
     if (!check_proof_path.empty() && checked && report.exit_code != exit_code::check_failed)
       ledger::check_proof_file(check_proof_path, report);
+    if (!report_path.empty()) {
+      std::vector<std::string> keys;
+      for (const auto& k : verifiers) keys.push_back(k.name);
+      report::write_report(report_path, {path, std::string("ledger-verify ") + tool::version, trust_path, keys,
+                                         options.trusted ? &*options.trusted : nullptr}, report, digest);
+      if (!balances) report.balances.clear();
+    }
     if (as_json) {
       json::Value v = json::Value::object();
       v.set("type", json::Value::string("verify"));

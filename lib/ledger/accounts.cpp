@@ -146,20 +146,29 @@ Signed& Accounts::balance(const std::string& account, const std::string& asset) 
 }
 
 void Accounts::post(const std::vector<Posting>& postings, const std::string& where) {
-  // Apply all postings first: an account may be debited and credited in one entry.
-  std::vector<const Signed*> after;
+  // Apply all postings first: an account may be debited and credited in one entry. A
+  // refused entry is taken back, so the balances stay those of the entries before it.
+  std::vector<Signed*> after;
   after.reserve(postings.size());
+  auto undo = [&] {
+    for (size_t i = after.size(); i-- > 0;) money::add(*after[i], money::negate(postings[i].amount));
+  };
   for (const Posting& p : postings) {
     Signed& b = balance(p.account, p.asset);
-    if (!money::add(b, p.amount))
+    if (!money::add(b, p.amount)) {
+      undo();
       throw invalid(where, "balance of " + p.account + " in " + p.asset + " overflows 2^128");
+    }
     after.push_back(&b);
   }
   for (size_t i = 0; i < postings.size(); ++i) {
     const Posting& p = postings[i];
-    if (after[i]->negative && assets_.at(p.asset).issuer != p.account)
-      throw invalid(where, "balance of " + p.account + " in " + p.asset + " would be " +
-                               money::to_string(*after[i]) + ": only the asset's issuer may go below 0");
+    if (after[i]->negative && assets_.at(p.asset).issuer != p.account) {
+      std::string would_be = money::to_string(*after[i]);
+      undo();
+      throw invalid(where, "balance of " + p.account + " in " + p.asset + " would be " + would_be +
+                               ": only the asset's issuer may go below 0");
+    }
   }
 }
 

@@ -71,6 +71,7 @@ crypto::Hash Replay::apply(std::string_view line, const std::string& where) {
     signed_size_ = tree_.size();
     batch_types_.clear();
   }
+  if (on_entry) on_entry(seq, last_ts_, t, *body);
   return leaf;
 }
 

@@ -20,6 +20,10 @@
 
 namespace omlkit::ledger {
 
+// Sees each line once it is checked and applied: its seq, ts, type and parsed body.
+using EntryObserver = std::function<void(uint64_t seq, const std::string& ts, const std::string& type,
+                                         const json::Value& body)>;
+
 struct ReplayOptions {
   // Keys allowed to sign checkpoints. Null: the genesis entry's key, for every type.
   const TrustFile* trust = nullptr;
@@ -55,6 +59,8 @@ class Replay {
   const Accounts& accounts() const { return accounts_; }
   // Called with (size, root) before each line is added, and once more by finish_roots().
   std::function<void(uint64_t, const crypto::Hash&)> on_tree;
+  // Called after each line is applied (never for a line that fails).
+  EntryObserver on_entry;
 
  private:
   void apply_body(const std::string& type, const json::Value& ts, const json::Value& body, uint64_t seq,

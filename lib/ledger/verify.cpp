@@ -45,6 +45,7 @@ VerifyReport verify_ledger(const std::string& path, const VerifyOptions& options
   ReplayOptions replay_options;
   replay_options.trust = options.trust;
   Replay replay(replay_options);
+  replay.on_entry = options.on_entry;
 
   // Leaf hashes are kept only when a proof is asked for (32 bytes per entry).
   std::vector<crypto::Hash>& leaves = report.leaves;
@@ -82,6 +83,8 @@ VerifyReport verify_ledger(const std::string& path, const VerifyOptions& options
   report.checkpoints = replay.checkpoints();
   report.unsigned_lines = replay.unsigned_lines();
   report.signed_entries = report.entries - report.unsigned_lines;
+  // After a failure: the balances of the entries before it.
+  if (options.keep_balances) report.balances = replay.accounts().balances();
   if (report.exit_code) return report;
 
   if (report.entries == 0 && !report.torn_bytes) {
@@ -129,7 +132,6 @@ VerifyReport verify_ledger(const std::string& path, const VerifyOptions& options
     std::span<const crypto::Hash> covered = std::span(leaves).first(last.size);
     report.proof = InclusionProof{seq, last.size, leaves[seq], last.root, crypto::inclusion_proof(covered, seq)};
   }
-  if (options.keep_balances) report.balances = replay.accounts().balances();
   if (report.torn_bytes || report.unsigned_lines) {
     report.exit_code = exit_code::torn_tail;
     report.where = path;

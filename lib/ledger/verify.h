@@ -36,6 +36,8 @@ struct VerifyOptions {
   size_t max_line_bytes = 16 << 20;
   // Called every 2^16 entries with the count so far (a tool shows it on a terminal).
   std::function<void(uint64_t)> progress;
+  // Sees every entry that passed its checks, in order (ledger-verify --report).
+  EntryObserver on_entry;
 };
 
 struct InclusionProof {
