@@ -22,6 +22,7 @@
 #include "model/scoring.h"
 #include "model/tokenizer.h"
 #include "model/transformer.h"
+#include "serve/server.h"
 
 using namespace omlkit;
 using namespace omlkit::model;
@@ -114,6 +115,21 @@ json with_id(const json& record, json result) {
   return result;
 }
 
+// model-run serve: binds, prints {"listening":URL,"model":NAME} on stdout, serves until killed.
+int serve_model(Engine& engine, const std::string& model_dir, std::string name, serve::ServerOptions options) {
+  if (name.empty()) name = std::filesystem::path(model_dir).lexically_normal().filename().string();
+  if (name.empty()) name = std::filesystem::path(model_dir).lexically_normal().parent_path().filename().string();
+  serve::ServedModel served{name, &engine.model, &engine.need_tokenizer(), nullptr, 1024};
+  serve::CompletionServer server(served, options);
+  server.bind();
+  io::Output out(STDOUT_FILENO);
+  std::string host = options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
+  out.line(json{{"listening", "http://" + host + ":" + std::to_string(server.port())}, {"model", name}}.dump());
+  out.flush();
+  server.run();
+  return exit_code::ok;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -133,7 +149,8 @@ int main(int argc, char** argv) {
   auto* gen = app.add_subcommand("generate", "Continue {\"prompt\":...} or {\"tokens\":[...]}");
   auto* bench = app.add_subcommand("bench", "Measure forward, training and generation tokens/s and the sgemm limit");
   auto* train = app.add_subcommand("train", "Fine-tune on JSON lines of {\"text\":...} or {\"tokens\":[...]}; write to --out");
-  for (auto* sub : {logits, score, gen, bench, train}) common(sub);
+  auto* serve = app.add_subcommand("serve", "Answer OpenAI-compatible POST /v1/completions over HTTP (loopback by default)");
+  for (auto* sub : {logits, score, gen, bench, train, serve}) common(sub);
   for (auto* sub : {logits, score, gen}) sub->add_option("inputs", inputs, "JSON-lines inputs (- = stdin)");
 
   int batch = 4, window = 128, bench_tokens = 128;
@@ -173,8 +190,15 @@ int main(int argc, char** argv) {
   train->add_option("--seed", tune.seed, "Seed of the batch order");
   train->add_option("--train-only", train_only, "Train only tensors whose name matches this glob (repeatable)");
 
+  serve::ServerOptions serve_options;
+  std::string served_name;
+  serve->add_option("--host", serve_options.host, "Address to listen on (default 127.0.0.1: this machine only)");
+  serve->add_option("--port", serve_options.port, "TCP port; 0 picks a free one")->check(CLI::Range(0, 65535))->required();
+  serve->add_option("--name", served_name, "Model name in requests and /v1/models (default: the folder's name)");
+
   return tool::run(app, argc, argv, [&] {
     Engine engine(model_dir, device, threads);
+    if (*serve) return serve_model(engine, model_dir, served_name, serve_options);
     const int V = engine.model.config().vocab_size;
     if (inputs.empty()) inputs.push_back("-");
     io::Output out(STDOUT_FILENO);
