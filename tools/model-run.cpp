@@ -17,6 +17,7 @@
 #include "model/backend_select.h"
 #include "model/benchmark.h"
 #include "model/checkpoint_writer.h"
+#include "model/digest.h"
 #include "model/fine_tune.h"
 #include "model/generate.h"
 #include "model/scoring.h"
@@ -134,6 +135,9 @@ int main(int argc, char** argv) {
   auto* bench = app.add_subcommand("bench", "Measure forward, training and generation tokens/s and the sgemm limit");
   auto* train = app.add_subcommand("train", "Fine-tune on JSON lines of {\"text\":...} or {\"tokens\":[...]}; write to --out");
   for (auto* sub : {logits, score, gen, bench, train}) common(sub);
+  auto* digest = app.add_subcommand("digest", "Print the model digest of a folder (man/omlkit-formats.5, MODEL DIGEST)");
+  std::string digest_dir;
+  digest->add_option("dir", digest_dir, "Model folder")->required();
   for (auto* sub : {logits, score, gen}) sub->add_option("inputs", inputs, "JSON-lines inputs (- = stdin)");
 
   int batch = 4, window = 128, bench_tokens = 128;
@@ -174,6 +178,13 @@ int main(int argc, char** argv) {
   train->add_option("--train-only", train_only, "Train only tensors whose name matches this glob (repeatable)");
 
   return tool::run(app, argc, argv, [&] {
+    if (*digest) {
+      Checkpoint checkpoint = Checkpoint::open(digest_dir);
+      io::Output out(STDOUT_FILENO);
+      out.line(json{{"dir", digest_dir}, {"digest", model_digest(checkpoint)}, {"tensors", checkpoint.tensors().size()}}.dump());
+      out.flush();
+      return exit_code::ok;
+    }
     Engine engine(model_dir, device, threads);
     const int V = engine.model.config().vocab_size;
     if (inputs.empty()) inputs.push_back("-");
