@@ -17,6 +17,7 @@
 #include "model/backend_select.h"
 #include "model/benchmark.h"
 #include "model/checkpoint_writer.h"
+#include "model/digest.h"
 #include "model/fine_tune.h"
 #include "model/generate.h"
 #include "model/scoring.h"
@@ -151,6 +152,9 @@ int main(int argc, char** argv) {
   auto* train = app.add_subcommand("train", "Fine-tune on JSON lines of {\"text\":...} or {\"tokens\":[...]}; write to --out");
   auto* serve = app.add_subcommand("serve", "Answer OpenAI-compatible POST /v1/completions over HTTP (loopback by default)");
   for (auto* sub : {logits, score, gen, bench, train, serve}) common(sub);
+  auto* digest = app.add_subcommand("digest", "Print the model digest of a folder (man/omlkit-formats.5, MODEL DIGEST)");
+  std::string digest_dir;
+  digest->add_option("dir", digest_dir, "Model folder")->required();
   for (auto* sub : {logits, score, gen}) sub->add_option("inputs", inputs, "JSON-lines inputs (- = stdin)");
 
   int batch = 4, window = 128, bench_tokens = 128;
@@ -197,6 +201,13 @@ int main(int argc, char** argv) {
   serve->add_option("--name", served_name, "Model name in requests and /v1/models (default: the folder's name)");
 
   return tool::run(app, argc, argv, [&] {
+    if (*digest) {
+      Checkpoint checkpoint = Checkpoint::open(digest_dir);
+      io::Output out(STDOUT_FILENO);
+      out.line(json{{"dir", digest_dir}, {"digest", model_digest(checkpoint)}, {"tensors", checkpoint.tensors().size()}}.dump());
+      out.flush();
+      return exit_code::ok;
+    }
     Engine engine(model_dir, device, threads);
     if (*serve) return serve_model(engine, model_dir, served_name, serve_options);
     const int V = engine.model.config().vocab_size;
