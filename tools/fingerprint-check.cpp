@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
     a->add_option("-t,--threads", threads, "CPU threads")->check(CLI::Range(1, 256));
     a->add_option("-b,--batch", settings.batch, "Fingerprints per forward")->check(CLI::Range(1, 4096));
   };
-  for (auto* a : {&app, probe, judge}) a->add_option("-f,--fingerprints", files, "Private fingerprint files (mode 0600)")->required();
+  for (auto* a : {&app, probe, judge}) a->add_option("-f,--fingerprints", files, "Private fingerprint files (mode 0600)");
   for (auto* a : {&app, judge}) decision_flags(a);
   for (auto* a : {probe, judge}) a->add_option("--samples", samples, "Probes per key (when the endpoint samples)")->check(CLI::Range(1, 10000));
   app.add_option("-m,--model", model_dir, "The model folder to check");
@@ -100,6 +100,7 @@ int main(int argc, char** argv) {
   judge->add_option("--top-p", sampling.top_p, "The endpoint's top-p")->check(CLI::Range(0.0, 1.0));
 
   return tool::run(app, argc, argv, [&] {
+    if (files.empty()) throw Error(exit_code::usage, "", "--fingerprints is required: the private files to check against");
     if (!*probe && !*judge && model_dir.empty()) throw Error(exit_code::usage, "", "--model is required (or use probe / judge)");
     if (!slash.to.empty() && (slash.amount.empty() || slash.asset.empty() || evidence.empty()))
       throw Error(exit_code::usage, "", "--slash-to needs --slash-amount, --slash-asset and --evidence");

@@ -230,6 +230,9 @@ PY
 }
 
 @test "usage errors exit 2" {
+  run fingerprint-check --model base
+  assert_failure 2
+  assert_output "fingerprint-check: --fingerprints is required: the private files to check against"
   run fingerprint-check --fingerprints acme.fp
   assert_failure 2
   assert_output "fingerprint-check: --model is required (or use probe / judge)"
