@@ -41,5 +41,5 @@ while IFS= read -r probe; do
 done < "$work/probes.jsonl"
 
 # 3. Verdicts, with the chance rate measured under the same sampling settings.
-fingerprint-check judge --fingerprints "${files[@]}" --base "$base" --samples "$samples" \
-  --temperature "$temperature" --top-p "$top_p" "${judge_options[@]}" "$work/answers.jsonl"
+fingerprint-check judge "$work/answers.jsonl" --fingerprints "${files[@]}" --base "$base" --samples "$samples" \
+  --temperature "$temperature" --top-p "$top_p" "${judge_options[@]}"

@@ -27,6 +27,9 @@ setup() {
   load test_helper
   cd "$BATS_FILE_TMPDIR/w"
 }
+teardown() {
+  if [ -n "${SERVER_PID:-}" ]; then kill "$SERVER_PID" 2>/dev/null || true; fi
+}
 
 check() { fingerprint-check --fingerprints acme.fp bolt.fp --base base "$@"; }
 # Field of the verdict line of a licensee, read with python's json module.
@@ -126,7 +129,7 @@ PY
 }
 
 @test "black box: probe, model-run serve, curl, judge (examples/check-deployment.sh), greedy and sampled" {
-  model-run serve --model copy-acme --port 0 > "$BATS_TEST_TMPDIR/serve.out" 2>/dev/null &
+  model-run serve --model copy-acme --port 0 > "$BATS_TEST_TMPDIR/serve.out" 2>/dev/null 3>&- &
   SERVER_PID=$!
   for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/serve.out" ] && break; sleep 0.1; done
   url=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['listening'])" "$BATS_TEST_TMPDIR/serve.out")
@@ -135,7 +138,6 @@ PY
   assert_equal "$(verdict acct:acme matched <<< "$output")" 32
   assert_equal "$(verdict acct:bolt detected <<< "$output")" false
   SAMPLES=3 TEMPERATURE=0.7 TOP_P=0.9 run "$REPO/examples/check-deployment.sh" "$url" base acme.fp bolt.fp
-  kill $SERVER_PID; wait $SERVER_PID || true
   assert_success
   assert_equal "$(verdict acct:acme tested <<< "$output")" 96
   assert_equal "$(verdict acct:acme chance <<< "$output" | python3 -c "import json,sys; print(json.load(sys.stdin)['from'])")" "base model, sampled"

@@ -14,7 +14,7 @@ teardown() {
 
 # Starts model-run serve on a free port; sets SERVER_PID and URL.
 start_server() {
-  model-run serve --model tiny --device cpu --port 0 "$@" > serve.out 2> serve.err &
+  model-run serve --model tiny --device cpu --port 0 "$@" > serve.out 2> serve.err 3>&- &
   SERVER_PID=$!
   for _ in $(seq 100); do
     [ -s serve.out ] && break
