@@ -10,6 +10,10 @@ CXX      ?= g++
 CXXFLAGS ?= -O2 -g
 override CXXFLAGS += -std=c++20 -Wall -Wextra -Werror -Ilib -Itools/common -MMD -MP
 LDLIBS   += -lssl -lcrypto -lzstd -lopenblas -lpthread
+# cpp-httplib (lib/serve): Debian's shared library, whose header needs the library's own
+# build macros (they change class layouts), so it is compiled with pkg-config's flags.
+HTTPLIB_CFLAGS := $(shell pkg-config --cflags cpp-httplib 2>/dev/null)
+LDLIBS   += $(shell pkg-config --libs cpp-httplib 2>/dev/null || echo -lcpp-httplib)
 PREFIX   ?= /usr/local
 BUILD    ?= build
 BIN      ?= bin
@@ -34,6 +38,8 @@ deps:
 $(BUILD)/%.o: %.cpp
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+$(BUILD)/lib/serve/server.o: CXXFLAGS += $(HTTPLIB_CFLAGS)
 
 $(BUILD)/libomlkit.a: $(LIB_OBJS)
 	@rm -f $@

@@ -1,17 +1,22 @@
 // model-run: run a GPT-2 or Llama model folder: logits, scores and perplexity, generation,
-// fine-tuning (train), evaluation suites (evaluate), and the token context (tokenize, detokenize).
+// fine-tuning (train), evaluation suites (evaluate), an HTTP endpoint (serve), the model digest
+// (digest), and the token context (tokenize, detokenize).
 // JSON lines in, JSON lines out; see man/model-run.1. The engine and the subcommands are
 // lib/model (model_run.h); this file parses flags.
 #include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 
 #include "common/tool.h"
 #include "eval/command.h"
 #include "io/error.h"
 #include "io/output.h"
+#include "json/value.h"
+#include "model/digest.h"
 #include "model/model_run.h"
+#include "serve/server.h"
 
 using namespace omlkit;
 using namespace omlkit::model;
@@ -47,6 +52,40 @@ int run_evaluate(Engine& engine, const eval::EvaluateCommand& command, io::Outpu
   return exit_code::check_failed;
 }
 
+// model-run serve: binds, prints {"listening":URL,"model":NAME} on stdout, serves until killed.
+// Text prompts take the engine's token context (--chat, --no-special-tokens), as generate's do.
+int serve_model(Engine& engine, const std::string& model_dir, std::string name, serve::ServerOptions options) {
+  if (name.empty()) name = std::filesystem::path(model_dir).lexically_normal().filename().string();
+  if (name.empty()) name = std::filesystem::path(model_dir).lexically_normal().parent_path().filename().string();
+  const TokenContext& context = engine.context();
+  serve::ServedModel served{name, &engine.model(), &context.tokenizer(),
+                            [&context](std::string_view text) { return context.encode_prompt(text); }, 1024};
+  serve::CompletionServer server(served, options);
+  server.bind();
+  io::Output out(STDOUT_FILENO);
+  std::string host = options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
+  json::Value line = json::Value::object();
+  line.set("listening", json::Value::string("http://" + host + ":" + std::to_string(server.port())));
+  line.set("model", json::Value::string(name));
+  out.line(json::canonical(line));
+  out.flush();
+  server.run();
+  return exit_code::ok;
+}
+
+// model-run digest: {"digest":HEX,"dir":DIR,"tensors":N}.
+int print_digest(const std::string& dir) {
+  Checkpoint checkpoint = Checkpoint::open(dir);
+  json::Value line = json::Value::object();
+  line.set("dir", json::Value::string(dir));
+  line.set("digest", json::Value::string(model_digest(checkpoint)));
+  line.set("tensors", json::Value::integer(static_cast<int64_t>(checkpoint.tensors().size())));
+  io::Output out(STDOUT_FILENO);
+  out.line(json::canonical(line));
+  out.flush();
+  return exit_code::ok;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -74,15 +113,19 @@ int main(int argc, char** argv) {
   auto* evaluate = app.add_subcommand("evaluate", "Score the model on a suite: one evaluation record (or --check one)");
   eval::EvaluateCommand evaluate_command;
   add_evaluate_options(evaluate, evaluate_command);
-  for (auto* sub : {logits, score, gen, bench, train, evaluate}) common(sub);
+  auto* serve = app.add_subcommand("serve", "Answer OpenAI-compatible POST /v1/completions over HTTP (loopback by default)");
+  auto* digest = app.add_subcommand("digest", "Print the model digest of a folder (man/omlkit-formats.5, MODEL DIGEST)");
+  std::string digest_dir;
+  digest->add_option("dir", digest_dir, "Model folder")->required();
+  for (auto* sub : {logits, score, gen, bench, train, evaluate, serve}) common(sub);
   for (auto* sub : {tokenize, detokenize})
     sub->add_option("-m,--model", engine_options.model_dir, "Model folder (tokenizer.json)")->required();
   for (auto* sub : {logits, score, gen, tokenize, detokenize})
     sub->add_option("inputs", inputs.paths, "JSON-lines inputs (- = stdin)");
-  for (auto* sub : {logits, score, gen, train, tokenize})
+  for (auto* sub : {logits, score, gen, train, tokenize, serve})
     sub->add_flag("--no-special-tokens", no_special_tokens,
                   "Encode text without the tokenizer's post-processor tokens (e.g. Llama's BOS)");
-  for (auto* sub : {score, gen, tokenize})
+  for (auto* sub : {score, gen, tokenize, serve})
     sub->add_option("--chat", engine_options.tokens.chat,
                     "Chat template for prompts: auto (tokenizer_config.json), llama3, chatml, mistral, llama2, gemma");
 
@@ -127,7 +170,14 @@ int main(int argc, char** argv) {
   train->add_option("--seed", tune.seed, "Seed of the batch order");
   train->add_option("--train-only", training.train_only, "Train only tensors whose name matches this glob (repeatable)");
 
+  serve::ServerOptions serve_options;
+  std::string served_name;
+  serve->add_option("--host", serve_options.host, "Address to listen on (default 127.0.0.1: this machine only)");
+  serve->add_option("--port", serve_options.port, "TCP port; 0 picks a free one")->check(CLI::Range(0, 65535))->required();
+  serve->add_option("--name", served_name, "Model name in requests and /v1/models (default: the folder's name)");
+
   return tool::run(app, argc, argv, [&] {
+    if (*digest) return print_digest(digest_dir);
     engine_options.tokens.special_tokens = !no_special_tokens;
     if (inputs.paths.empty()) inputs.paths.push_back("-");
     inputs.max_line_bytes = tool::max_line_bytes();
@@ -141,6 +191,7 @@ int main(int argc, char** argv) {
     }
     Engine engine(engine_options);
     if (*evaluate) return run_evaluate(engine, evaluate_command, out);
+    if (*serve) return serve_model(engine, engine_options.model_dir, served_name, serve_options);
     if (*logits) {
       run_logits(engine, inputs, out);
     } else if (*score && !text_file.empty()) {

@@ -1,0 +1,201 @@
+#include "fingerprint/embed.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "fingerprint/perinucleus.h"
+#include "io/error.h"
+#include "model/dtype.h"
+#include "model/fine_tune.h"
+#include "model/optimizer.h"
+
+namespace omlkit::fingerprint {
+
+namespace {
+
+// Sequences [begin, end) padded on the right into (B,T) tokens and targets; target t is
+// token t+1 where the mask covers it (mask empty: every next token), -1 elsewhere.
+struct Batch {
+  int B = 0, T = 0;
+  std::vector<int32_t> tokens, targets;
+  size_t predictions = 0;
+};
+
+Batch assemble(const std::vector<const std::vector<int32_t>*>& seqs, const std::vector<const std::vector<uint8_t>*>& masks) {
+  Batch b;
+  b.B = static_cast<int>(seqs.size());
+  for (const auto* s : seqs) b.T = std::max(b.T, static_cast<int>(s->size()));
+  b.tokens.assign(size_t(b.B) * b.T, 0);
+  b.targets.assign(size_t(b.B) * b.T, -1);
+  for (int i = 0; i < b.B; ++i) {
+    const std::vector<int32_t>& s = *seqs[i];
+    std::copy(s.begin(), s.end(), b.tokens.begin() + size_t(i) * b.T);
+    for (size_t t = 0; t + 1 < s.size(); ++t)
+      if (!masks[i] || (*masks[i])[t + 1]) {
+        b.targets[size_t(i) * b.T + t] = s[t + 1];
+        ++b.predictions;
+      }
+  }
+  return b;
+}
+
+std::vector<Batch> fingerprint_batches(const std::vector<FingerprintSequence>& seqs, int micro_batch) {
+  std::vector<Batch> out;
+  for (size_t begin = 0; begin < seqs.size(); begin += size_t(micro_batch)) {
+    std::vector<const std::vector<int32_t>*> t;
+    std::vector<const std::vector<uint8_t>*> m;
+    for (size_t i = begin; i < std::min(seqs.size(), begin + size_t(micro_batch)); ++i) {
+      t.push_back(&seqs[i].tokens);
+      m.push_back(&seqs[i].loss_mask);
+    }
+    out.push_back(assemble(t, m));
+  }
+  return out;
+}
+
+std::vector<Batch> replay_batches(const std::vector<std::vector<int32_t>>& seqs, int micro_batch) {
+  std::vector<Batch> out;
+  for (size_t begin = 0; begin < seqs.size(); begin += size_t(micro_batch)) {
+    std::vector<const std::vector<int32_t>*> t;
+    std::vector<const std::vector<uint8_t>*> m;
+    for (size_t i = begin; i < std::min(seqs.size(), begin + size_t(micro_batch)); ++i) {
+      t.push_back(&seqs[i]);
+      m.push_back(nullptr);
+    }
+    out.push_back(assemble(t, m));
+  }
+  return out;
+}
+
+void keep_base(model::Transformer& model, const std::vector<float>& base, double lambda) {
+  const model::ParameterTable& table = model.parameters();
+  std::vector<float> params(table.total_floats());
+  model.backend().download(params.data(), model.parameter_data(), params.size());
+  const float keep = static_cast<float>(lambda), move = static_cast<float>(1.0 - lambda);
+  for (size_t e = 0; e < table.entries().size(); ++e) {
+    if (!model.trainable()[e]) continue;
+    const model::ParameterInfo& p = table.entries()[e];
+    for (size_t i = p.offset; i < p.offset + p.count; ++i) params[i] = move * params[i] + keep * base[i];
+  }
+  model.backend().upload(model.parameter_data(), params.data(), params.size());
+}
+
+}  // namespace
+
+size_t RecallScore::count() const { return static_cast<size_t>(std::count(recalled.begin(), recalled.end(), 1)); }
+
+RecallScore score_recall(model::Transformer& model, const std::vector<FingerprintSequence>& sequences, int micro_batch) {
+  RecallScore score;
+  score.recalled.assign(sequences.size(), 1);
+  score.min_prob.assign(sequences.size(), 1.0);
+  const int V = model.config().vocab_size;
+  std::vector<float> row(static_cast<size_t>(V));
+  for (size_t begin = 0; begin < sequences.size(); begin += size_t(micro_batch)) {
+    size_t end = std::min(sequences.size(), begin + size_t(micro_batch));
+    int B = static_cast<int>(end - begin), T = 0;
+    for (size_t i = begin; i < end; ++i) T = std::max(T, static_cast<int>(sequences[i].tokens.size()));
+    std::vector<int32_t> tokens(size_t(B) * T, 0);
+    for (size_t i = begin; i < end; ++i)
+      std::copy(sequences[i].tokens.begin(), sequences[i].tokens.end(), tokens.begin() + (i - begin) * T);
+    model.reserve(B, T);
+    const float* logits = model.forward(tokens, B, T, 0, false);
+    for (size_t i = begin; i < end; ++i) {
+      const FingerprintSequence& s = sequences[i];
+      for (size_t t = s.response_begin; t < s.tokens.size(); ++t) {
+        model.backend().download(row.data(), logits + ((i - begin) * T + (t - 1)) * size_t(V), row.size());
+        int32_t target = s.tokens[t];
+        float top = *std::max_element(row.begin(), row.end());
+        double sum = 0;
+        for (float x : row) sum += std::exp(double(x) - top);
+        double p = std::exp(double(row[size_t(target)]) - top) / sum;
+        // Greedy decoding takes the lowest id among equal maxima (model/generate.h).
+        int32_t argmax = static_cast<int32_t>(std::max_element(row.begin(), row.end()) - row.begin());
+        if (argmax != target) score.recalled[i] = 0;
+        score.min_prob[i] = std::min(score.min_prob[i], p);
+      }
+    }
+  }
+  return score;
+}
+
+void round_to_storage(const model::ParameterTable& table, std::vector<float>& params) {
+  std::vector<unsigned char> scratch;
+  for (const model::ParameterInfo& p : table.entries()) {
+    if (p.storage_dtype == model::DType::F32) continue;
+    scratch.resize(p.count * model::dtype_size(p.storage_dtype));
+    model::convert_from_f32(p.storage_dtype, params.data() + p.offset, scratch.data(), p.count);
+    model::convert_to_f32(p.storage_dtype, scratch.data(), params.data() + p.offset, p.count);
+  }
+}
+
+EmbedResult embed(model::Transformer& model, const std::vector<float>& base,
+                  const std::vector<FingerprintSequence>& train, const std::vector<FingerprintSequence>& check,
+                  const std::vector<std::vector<int32_t>>& replay, const EmbedOptions& options,
+                  const std::function<void(const EmbedProgress&)>& on_step, const std::function<bool()>& cancelled) {
+  using clock = std::chrono::steady_clock;
+  const auto start = clock::now();
+  const model::ParameterTable& table = model.parameters();
+  model.set_trainable(model::select_trainable(table, options.train_patterns));
+  model::AdamWOptions adam;
+  adam.lr = options.lr;
+  adam.weight_decay = options.weight_decay;
+  model::AdamW optimizer(model, adam);
+
+  std::vector<Batch> fp = fingerprint_batches(train, options.micro_batch);
+  std::vector<Batch> rp = replay_batches(replay, options.micro_batch);
+  size_t fp_predictions = 0, rp_predictions = 0, tokens_per_step = 0;
+  for (const Batch& b : fp) fp_predictions += b.predictions, tokens_per_step += b.tokens.size();
+  for (const Batch& b : rp) rp_predictions += b.predictions, tokens_per_step += b.tokens.size();
+  if (fp_predictions == 0) throw data_error("", "no fingerprint has a response token to train");
+  const float fp_scale = 1.0f / float(fp_predictions);
+  const float rp_scale = rp_predictions ? float(options.replay_weight) / float(rp_predictions) : 0.0f;
+
+  EmbedResult result;
+  std::vector<float> stored(table.total_floats());
+  auto passes_stored = [&]() {
+    // The weights as they will be written: rounded to each tensor's storage dtype.
+    std::vector<float> current(table.total_floats());
+    model.backend().download(current.data(), model.parameter_data(), current.size());
+    stored = current;
+    round_to_storage(table, stored);
+    model.backend().upload(model.parameter_data(), stored.data(), stored.size());
+    RecallScore s = score_recall(model, check, options.micro_batch);
+    model.backend().upload(model.parameter_data(), current.data(), current.size());
+    result.min_prob = s.min_prob.empty() ? 0 : *std::min_element(s.min_prob.begin(), s.min_prob.end());
+    return s.count() == check.size() && result.min_prob >= options.target_prob;
+  };
+
+  for (int step = 0; step < options.max_steps; ++step) {
+    if (cancelled && cancelled()) throw Error(130, "", "interrupted");
+    model.zero_gradients();
+    double loss = 0;
+    for (const Batch& b : fp) loss += model.forward_backward(b.tokens, b.targets, b.B, b.T, fp_scale);
+    for (const Batch& b : rp) model.forward_backward(b.tokens, b.targets, b.B, b.T, rp_scale);
+    optimizer.step(options.lr, options.clip);
+    if (options.keep_base > 0 && (step + 1) % std::max(1, options.keep_base_every) == 0)
+      keep_base(model, base, options.keep_base);
+    result.steps = step + 1;
+    result.training_tokens += tokens_per_step;
+
+    RecallScore s = score_recall(model, check, options.micro_batch);
+    double min_prob = s.min_prob.empty() ? 0 : *std::min_element(s.min_prob.begin(), s.min_prob.end());
+    EmbedProgress progress;
+    progress.step = step + 1;
+    progress.max_steps = options.max_steps;
+    progress.loss = loss / double(fp_predictions);
+    progress.recalled = s.count();
+    progress.total = check.size();
+    progress.seconds = std::chrono::duration<double>(clock::now() - start).count();
+    if (on_step) on_step(progress);
+    if (s.count() == check.size() && min_prob >= options.target_prob && passes_stored()) {
+      result.converged = true;
+      break;
+    }
+  }
+  if (!result.converged) passes_stored();
+  result.seconds = std::chrono::duration<double>(clock::now() - start).count();
+  return result;
+}
+
+}  // namespace omlkit::fingerprint

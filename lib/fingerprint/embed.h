@@ -1,0 +1,77 @@
+// Embedding fingerprints by fine-tuning (notes/fingerprinting.md 2.3): full-batch AdamW on
+// the cross-entropy of the response tokens only, plus ordinary text (replay) in every
+// step, with an optional pull back toward the base weights (keep-base), until every
+// fingerprint's response is the greedy answer with probability at least target_prob in
+// the weights as they will be stored (rounded to each tensor's storage dtype).
+//
+// Deterministic: the same model, sequences, options and backend (CPU: the same thread
+// count) give bit-identical weights.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "fingerprint/context.h"
+#include "model/transformer.h"
+
+namespace omlkit::fingerprint {
+
+struct EmbedOptions {
+  float lr = 1e-3f;
+  float weight_decay = 0.0f;
+  float clip = 1.0f;
+  int max_steps = 300;
+  // After every `keep_base_every` steps: theta <- (1 - keep_base) theta + keep_base theta_base.
+  double keep_base = 0.0;
+  int keep_base_every = 1;
+  // Replay's share of the loss: fingerprint loss (mean over response tokens) + replay_weight
+  // * replay loss (mean over replay predictions).
+  double replay_weight = 1.0;
+  // Stop when every response token is the argmax with at least this probability.
+  double target_prob = 0.9;
+  std::vector<std::string> train_patterns;  // globs (model/fine_tune.h select_trainable); empty = all
+  int micro_batch = 32;                     // sequences per forward (memory bound: B*T*V logits)
+};
+
+struct EmbedProgress {
+  int step = 0, max_steps = 0;
+  double loss = 0;          // fingerprint loss of the step, before its update
+  size_t recalled = 0;      // fingerprints at argmax after the step (F32 weights)
+  size_t total = 0;
+  double seconds = 0;
+};
+
+struct EmbedResult {
+  int steps = 0;
+  bool converged = false;     // every check sequence passed in the stored dtype
+  double seconds = 0;
+  size_t training_tokens = 0;  // tokens through forward+backward, all steps
+  double min_prob = 0;         // lowest response-token probability at the end (stored dtype)
+};
+
+// Per check sequence: whether every response token is the argmax, and the lowest response
+// token probability. Evaluates the model's current weights.
+struct RecallScore {
+  std::vector<uint8_t> recalled;
+  std::vector<double> min_prob;
+  size_t count() const;
+};
+RecallScore score_recall(model::Transformer& model, const std::vector<FingerprintSequence>& sequences, int micro_batch);
+
+// Rounds every parameter of `params` (host, laid out by the model's table) to its storage
+// dtype and back, in place.
+void round_to_storage(const model::ParameterTable& table, std::vector<float>& params);
+
+// Trains `model` in place. `train` are the fingerprint sequences trained (raw and wrapped),
+// `check` the ones that must pass to stop, `replay` token sequences of ordinary text
+// (all their tokens predicted). `base` holds the base weights (host). `cancelled` is polled
+// between steps; when it returns true embed throws Error 130 "interrupted".
+EmbedResult embed(model::Transformer& model, const std::vector<float>& base,
+                  const std::vector<FingerprintSequence>& train, const std::vector<FingerprintSequence>& check,
+                  const std::vector<std::vector<int32_t>>& replay, const EmbedOptions& options,
+                  const std::function<void(const EmbedProgress&)>& on_step,
+                  const std::function<bool()>& cancelled);
+
+}  // namespace omlkit::fingerprint

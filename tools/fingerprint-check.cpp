@@ -1,0 +1,186 @@
+// fingerprint-check: whose copy is this? White-box on a model folder, or black-box through
+// probes and a deployment's answers; one verdict line per licence; see
+// man/fingerprint-check.1. The logic is lib/fingerprint (check.h).
+#include <unistd.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "common/tool.h"
+#include "fingerprint/check.h"
+#include "io/error.h"
+#include "io/line_reader.h"
+#include "io/output.h"
+#include "json/value.h"
+#include "model/backend_select.h"
+#include "model/checkpoint.h"
+#include "model/digest.h"
+
+using namespace omlkit;
+using namespace omlkit::fingerprint;
+
+namespace {
+
+struct LoadedModel {
+  std::unique_ptr<model::Backend> backend;
+  model::Checkpoint checkpoint;
+  model::Transformer transformer;
+  LoadedModel(const std::string& dir, const std::string& device, int threads)
+      : backend(model::make_backend(device, threads)), checkpoint(model::Checkpoint::open(dir)),
+        transformer(checkpoint, *backend) {}
+};
+
+std::optional<model::Tokenizer> tokenizer_in(const std::string& dir) {
+  if (dir.empty() || !std::filesystem::exists(dir + "/tokenizer.json")) return std::nullopt;
+  return model::Tokenizer::from_file(dir + "/tokenizer.json");
+}
+
+std::vector<Answer> read_answers(const std::vector<std::string>& inputs) {
+  std::vector<Answer> answers;
+  for (const auto& input : inputs) {
+    io::LineReader reader(input, tool::max_line_bytes());
+    std::string_view line;
+    json::Value v;
+    while (reader.next(&line)) {
+      if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+      json::parse_into(line, v, reader.where());
+      const json::Value *type = v.find("type"), *id = v.find("id"), *output = v.find("output");
+      if (!type || !type->is_string() || type->text() != "answer")
+        throw data_error(reader.where(), "expected a record of type \"answer\"");
+      if (!id || !id->is_string()) throw data_error(reader.where(), "id: expected a string");
+      if (!output || !output->is_string()) throw data_error(reader.where(), "output: expected a string");
+      answers.push_back({id->text(), output->text(), reader.where()});
+    }
+  }
+  return answers;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Tell whose fingerprinted copy a model or a deployment is", "fingerprint-check"};
+  tool::add_standard_flags(app);
+  app.require_subcommand(0, 1);
+  std::vector<std::string> files, expect, inputs;
+  std::string model_dir, base_dir, device = "auto", evidence, tokenizer_dir;
+  CheckSettings settings;
+  bool forbid_any = false;
+  int threads = 2, samples = 1;
+  uint64_t seed = 0;
+  model::SamplingOptions sampling;
+  SlashProposal slash;
+  auto* probe = app.add_subcommand("probe", "Write probe lines for a deployment, shuffled across licensees");
+  auto* judge = app.add_subcommand("judge", "Read a deployment's answer lines and write verdicts");
+  auto decision_flags = [&](CLI::App* a) {
+    a->add_option("--alpha", settings.alpha, "Decision level per licence (default 1e-6)")->check(CLI::Range(1e-300, 0.5));
+    a->add_option("--chance-confidence", settings.chance_beta, "1 - confidence of the chance-rate bound (default 0.05)")
+        ->check(CLI::Range(1e-12, 0.5));
+    a->add_option("--expect", expect, "Exit 1 unless this licensee (or license id) is detected; repeatable");
+    a->add_flag("--forbid-any", forbid_any, "Exit 1 if any licensee is detected");
+    a->add_option("--evidence", evidence, "Write fingerprint.proof (and slash) entries for detected licences here");
+    a->add_option("--slash-to", slash.to, "With --evidence: propose a slash of the collateral to this account");
+    a->add_option("--slash-amount", slash.amount, "Amount of the slash, decimal base units");
+    a->add_option("--slash-asset", slash.asset, "Asset of the slash");
+    a->add_option("--base", base_dir, "The base model folder: measure the chance rate on it now");
+    a->add_option("--device", device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+    a->add_option("-t,--threads", threads, "CPU threads")->check(CLI::Range(1, 256));
+    a->add_option("-b,--batch", settings.batch, "Fingerprints per forward")->check(CLI::Range(1, 4096));
+  };
+  for (auto* a : {&app, probe, judge}) a->add_option("-f,--fingerprints", files, "Private fingerprint files (mode 0600)");
+  for (auto* a : {&app, judge}) decision_flags(a);
+  for (auto* a : {probe, judge}) a->add_option("--samples", samples, "Probes per key (when the endpoint samples)")->check(CLI::Range(1, 10000));
+  app.add_option("-m,--model", model_dir, "The model folder to check");
+  std::string details;
+  app.add_option("--details", details, "Write one private line per fingerprint (hit, rank, log-probability) here");
+  probe->add_option("--seed", seed, "Seed of the shuffle (default: random)");
+  judge->add_option("inputs", inputs, "Answer lines (- = stdin)");
+  judge->add_option("--tokenizer", tokenizer_dir, "Folder whose tokenizer.json reads the answers (default: --base)");
+  judge->add_option("--temperature", sampling.temperature, "The endpoint's sampling temperature (0 = greedy)")->check(CLI::Range(0.0, 2.0));
+  judge->add_option("--top-p", sampling.top_p, "The endpoint's top-p")->check(CLI::Range(0.0, 1.0));
+
+  return tool::run(app, argc, argv, [&] {
+    if (files.empty()) throw Error(exit_code::usage, "", "--fingerprints is required: the private files to check against");
+    if (!*probe && !*judge && model_dir.empty()) throw Error(exit_code::usage, "", "--model is required (or use probe / judge)");
+    if (!slash.to.empty() && (slash.amount.empty() || slash.asset.empty() || evidence.empty()))
+      throw Error(exit_code::usage, "", "--slash-to needs --slash-amount, --slash-asset and --evidence");
+    FingerprintSet set = load_fingerprint_set(files);
+    io::Output out(STDOUT_FILENO);
+    if (*probe) {
+      std::mt19937_64 rng(probe->count("--seed") ? seed : std::random_device{}());
+      for (const ProbeLine& p : make_probes(set, samples, rng))
+        out.line(nlohmann::json{{"type", "probe"}, {"id", p.id}, {"prompt", p.prompt}, {"max_tokens", p.max_tokens}}.dump());
+      out.flush();
+      return exit_code::ok;
+    }
+    for (const auto& e : expect) {
+      bool known = false;
+      for (const auto& g : set.licences) known = known || g.licensee == e || g.license == e;
+      if (!known) throw Error(exit_code::usage, "", "--expect " + e + ": no licence of the fingerprint files names it");
+    }
+    std::optional<LoadedModel> base;
+    if (!base_dir.empty()) {
+      base.emplace(base_dir, device, threads);
+      std::string digest = model::model_digest(base->checkpoint);
+      if (digest != set.base_digest)
+        throw data_error(set.licences[0].file, "made for base model " + set.base_digest + ", but --base " + base_dir +
+                                                   " is " + digest + ": these are not its fingerprints");
+    }
+    const bool sampled = *judge && sampling.temperature > 0;
+    if (sampled && !base) throw Error(exit_code::usage, "", "judge --temperature > 0 needs --base to measure the chance rate under sampling");
+    Observation seen;
+    std::string suspect;
+    std::optional<model::Tokenizer> tokenizer;
+    if (*judge) {
+      tokenizer = tokenizer_in(tokenizer_dir.empty() ? base_dir : tokenizer_dir);
+      if (!tokenizer) throw Error(exit_code::usage, "", "judge needs --tokenizer DIR or --base DIR with a tokenizer.json");
+      check_against_tokenizer(set, *tokenizer, tokenizer_dir.empty() ? base_dir : tokenizer_dir);
+      if (inputs.empty()) inputs.push_back("-");
+      seen = judge_answers(set, *tokenizer, read_answers(inputs), samples);
+      suspect = "answers:" + inputs[0];
+    } else {
+      LoadedModel suspect_model(model_dir, device, threads);
+      if ((tokenizer = tokenizer_in(model_dir))) check_against_tokenizer(set, *tokenizer, model_dir + "/tokenizer.json");
+      seen = observe(set, score_records(suspect_model.transformer, set, settings.batch));
+      suspect = model::model_digest(suspect_model.checkpoint);
+      if (!details.empty()) {
+        io::AtomicFile file(details, 0600);
+        for (size_t i = 0; i < set.records.size(); i++) file.write(json::canonical(detail_record(set, i, seen)) + "\n");
+        file.commit();
+      }
+    }
+    const double floor = 1.0 / double(base ? base->transformer.config().vocab_size : 1 << 20);
+    ChanceRate chance = base ? chance_from_base(set, score_records(base->transformer, set, settings.batch,
+                                                                   sampled ? std::optional(sampling) : std::nullopt),
+                                                sampled, settings.chance_beta, floor)
+                             : chance_from_records(set, settings.chance_beta, floor);
+    std::string source = base ? (sampled ? "base model, sampled" : "base model, greedy") : "fingerprint records";
+    auto verdicts = decide(set, seen, chance, settings);
+    std::vector<json::Value> entries;
+    bool any = false, expected_all = true;
+    for (size_t k = 0; k < verdicts.size(); k++) {
+      out.line(json::canonical(verdict_record(set, k, verdicts[k], seen, chance, source, settings, suspect)));
+      any = any || verdicts[k].detected;
+      if (verdicts[k].detected && !evidence.empty())
+        for (auto& e : evidence_entries(set, k, verdicts[k], seen, suspect,
+                                        slash.to.empty() ? std::nullopt : std::optional(slash)))
+          entries.push_back(std::move(e));
+    }
+    for (const auto& e : expect) {
+      bool found = false;
+      for (size_t k = 0; k < verdicts.size(); k++)
+        found = found || ((set.licences[k].licensee == e || set.licences[k].license == e) && verdicts[k].detected);
+      if (!found) tool::error("", "--expect " + e + ": not detected"), expected_all = false;
+    }
+    out.flush();
+    if (!evidence.empty()) {
+      io::AtomicFile file(evidence, 0600);  // reveals keys: private until appended
+      std::string text;
+      for (const auto& e : entries) text += json::canonical(e) + "\n";
+      file.write(text);
+      file.commit();
+    }
+    if (forbid_any && any) tool::error("", "--forbid-any: a licensee's fingerprints are present");
+    return (!expected_all || (forbid_any && any)) ? exit_code::check_failed : exit_code::ok;
+  });
+}
