@@ -99,7 +99,7 @@ PY
 @test "bad input is refused with its place and exit 65" {
   run model-run logits --model "$FIXTURES/llama-tiny" <<< 'not json'
   assert_failure 65
-  assert_output "model-run: stdin:1: column 1: expected a value, found 'n'"
+  assert_output "model-run: stdin:1: column 1: expected 'null', found 'n'"
   printf '{"tokens":[1]}\n{"tokens":[1,256]}\n' > in.jsonl
   run model-run logits --model "$FIXTURES/llama-tiny" in.jsonl
   assert_failure 65
