@@ -103,7 +103,7 @@ PY
   printf '{"tokens":[1]}\n{"tokens":[1,256]}\n' > in.jsonl
   run model-run logits --model "$FIXTURES/llama-tiny" in.jsonl
   assert_failure 65
-  assert_output "model-run: in.jsonl:2: tokens[1]: id 256 is outside the vocabulary (0..255)"
+  assert_line "model-run: in.jsonl:2: tokens[1]: id 256 is outside the vocabulary (0..255)"
   run model-run score --model "$FIXTURES/llama-tiny" <<< '{"text":"hello"}'
   assert_failure 65
   assert_output --partial "tokenizer.json"
