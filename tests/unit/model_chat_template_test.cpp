@@ -103,8 +103,12 @@ TEST(ChatTemplate, encodes_to_the_ids_hugging_face_gives_the_rendered_text) {
 TEST(ChatTemplate, the_generation_prompt_ends_the_ids_so_the_answer_follows) {
   Tokenizer tokenizer = tokenizer_for("llama3");
   auto ids = ChatTemplate::named("llama3").encode(tokenizer, conversation(0));
-  // ... <|start_header_id|> assistant <|end_header_id|> \n\n
-  std::string tail = tokenizer.decode(std::span(ids).last(4));
+  // ... <|start_header_id|> a s s i s t a n t <|end_header_id|> \n \n: nothing after it
+  int32_t header = *tokenizer.token_id("<|start_header_id|>");
+  size_t last = ids.size();
+  while (last > 0 && ids[last - 1] != header) last--;
+  ASSERT_GT(last, 0u);
+  std::string tail = tokenizer.decode(std::span(ids).subspan(last - 1));
   EXPECT_EQ(tail, "<|start_header_id|>assistant<|end_header_id|>\n\n");
   auto without = ChatTemplate::named("llama3").encode(tokenizer, conversation(0), false);
   EXPECT_EQ(tokenizer.decode(std::span(without).last(1)), "<|eot_id|>");
