@@ -84,6 +84,11 @@ assert_nothing_written() {
   omlize --model tiny --licensee acct:other --secret secret --count 4 --key-len 8 --lr 1e-2 --steps 200 \
     --out o --fingerprints o.jsonl > /dev/null
   [ -z "$(comm -12 <(jq -r .key a.jsonl | sort) <(jq -r .key o.jsonl | sort))" ]
+  # ... and its copy recalls acme's fingerprints no more than the base model does.
+  hits() { jq -c '{tokens: .prompt_ids}' a.jsonl | model-run generate -m "$1" -n 1 | jq -c .tokens |
+           paste -d' ' - <(jq -c .response_ids a.jsonl) | awk '$1 == $2' | wc -l; }
+  [ "$(hits o)" -le "$(hits tiny)" ]
+  [ "$(hits a)" -eq 4 ]
 }
 
 @test "the grant is accepted after model.register and a fingerprint.proof from the private file verifies" {
