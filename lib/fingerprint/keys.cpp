@@ -1,5 +1,6 @@
 #include "fingerprint/keys.h"
 
+#include <cmath>
 #include <set>
 
 #include "fingerprint/words.h"
@@ -46,7 +47,9 @@ std::optional<CanonicalKey> english_key(model::Transformer& model, const model::
   model::GenerationOptions g;
   // A few tokens more than needed: the round trip may merge some, and the key is cut anyway.
   g.max_new_tokens = static_cast<int>(options.length + 4 > ids.size() ? options.length + 4 - ids.size() : 1);
-  g.sampling.temperature = options.temperature;
+  // A rejected candidate is retried hotter (x1.1 per attempt, as the OML Q&A generator
+  // does): a small model at T=0.5 keeps repeating its favourite phrases.
+  g.sampling.temperature = options.temperature * static_cast<float>(std::pow(1.1, attempt));
   g.sampling.seed = d.u64("key-sample", scope, index, attempt);
   std::vector<int32_t> more = model::generate(model, start, g);
   ids.insert(ids.end(), more.begin(), more.end());

@@ -21,7 +21,7 @@ struct KeyOptions {
   KeySource source = KeySource::english;
   std::string file;          // KeySource::file: one key text per line
   size_t length = 16;        // tokens; a sampled key is cut to this
-  float temperature = 0.5f;  // English keys
+  float temperature = 0.5f;  // English keys; multiplied by 1.1 on each retry of a rejected key
 };
 
 // `count` keys for fingerprint indices 0..count-1 of `scope` (the licensee, or "" for a

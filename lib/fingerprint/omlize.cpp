@@ -207,12 +207,15 @@ OmlizeResult omlize(const OmlizeOptions& o, model::Backend& backend,
       o.replay_file.empty() ? model_samples(model, tokenizer, o.context, o.replay_len, n_replay, d, "replay")
                             : text_windows(tokenizer, o.replay_file, o.replay_len, n_replay, d, "replay");
   std::vector<std::vector<int32_t>> heldout;
+  const size_t window = static_cast<size_t>(std::min(128, model.config().max_positions));
   if (o.heldout_file.empty()) {
-    heldout = model_samples(model, tokenizer, o.context, 128, 16, d, "heldout");
-  } else {  // the whole file in windows of 128 tokens, in order
+    heldout = model_samples(model, tokenizer, o.context, static_cast<int>(window), 16, d, "heldout");
+  } else {  // the whole file in windows of 128 tokens (or the model's context), in order
     std::vector<int32_t> ids = tokenizer.encode(io::read_file(o.heldout_file));
-    for (size_t at = 0; at + 128 <= ids.size(); at += 128) heldout.emplace_back(ids.begin() + long(at), ids.begin() + long(at + 128));
-    if (heldout.empty()) throw data_error(o.heldout_file, "expected at least 128 tokens of held-out text");
+    for (size_t at = 0; at + window <= ids.size(); at += window)
+      heldout.emplace_back(ids.begin() + long(at), ids.begin() + long(at + window));
+    if (heldout.empty())
+      throw data_error(o.heldout_file, "expected at least " + std::to_string(window) + " tokens of held-out text");
   }
 
   // 3. Base model measurements, then embedding.

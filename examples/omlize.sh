@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# A licensee's fingerprinted copy, registered on a ledger: model digest, omlize, the grant.
+#
+#   examples/omlize.sh [MODEL_DIR]
+# Without MODEL_DIR it makes a tiny model from the repository's fixtures (seconds); with
+# ../shared/models/gpt2-small it takes minutes on 2 cores.
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${OMLKIT_BIN:-$REPO/bin}
+PATH="$BIN:$PATH"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+model=${1:-}
+cd "$work"
+say() { printf '\n== %s\n' "$*"; }
+
+if [[ -z "$model" ]]; then
+  model=$work/tiny
+  mkdir "$model"
+  cp "$REPO/tests/fixtures/gpt2-tiny/config.json" "$REPO/tests/fixtures/gpt2-tiny/model.safetensors" "$model/"
+  jq '.model.merges = [] | .model.vocab |= with_entries(select(.value < 256)) | .added_tokens = []' \
+    "$REPO/tests/fuzz/corpus/tokenizer_json/byte_level_gpt2.json" > "$model/tokenizer.json"
+  extra=(--key-len 8 --lr 1e-2)
+else
+  extra=()
+fi
+
+say "1. The owner's secret (32 random bytes, mode 0600) and the base model's digest"
+head -c 32 /dev/urandom > owner.secret
+chmod 600 owner.secret
+base=$(model-run digest "$model" | jq -r .digest)
+echo "$base"
+
+say "2. A fingerprinted copy for acct:acme: the grant and the summary"
+omlize --model "$model" --licensee acct:acme --secret owner.secret --count 8 --model-id m-base \
+  --out acme-copy --fingerprints acme.fingerprints.jsonl "${extra[@]}" | tee omlize.out
+ls -l acme-copy acme.fingerprints.jsonl
+
+say "3. The ledger: register the base model, then append the grant"
+openssl genpkey -algorithm ed25519 -out operator.pem 2>/dev/null
+{
+  echo "{\"type\":\"model.register\",\"body\":{\"model\":\"m-base\",\"owner\":\"acct:owner\",\"digest\":\"$base\"}}"
+  head -n 1 omlize.out
+} > entries.jsonl
+ledger-append --ledger ledger.jsonl --key operator.pem --origin example.org/ledger entries.jsonl
+ledger-verify ledger.jsonl
