@@ -1,6 +1,6 @@
 // model-run: run a GPT-2 or Llama model folder: logits, scores and perplexity, generation,
 // fine-tuning (train), evaluation suites (evaluate), an HTTP endpoint (serve), the model digest
-// (digest), and the token context (tokenize, detokenize).
+// (digest), random initialisation (init), and the token context (tokenize, detokenize).
 // JSON lines in, JSON lines out; see man/model-run.1. The engine and the subcommands are
 // lib/model (model_run.h); this file parses flags.
 #include <unistd.h>
@@ -15,6 +15,7 @@
 #include "io/output.h"
 #include "json/value.h"
 #include "model/digest.h"
+#include "model/init.h"
 #include "model/model_run.h"
 #include "serve/server.h"
 
@@ -117,6 +118,12 @@ int main(int argc, char** argv) {
   auto* digest = app.add_subcommand("digest", "Print the model digest of a folder (man/omlkit-formats.5, MODEL DIGEST)");
   std::string digest_dir;
   digest->add_option("dir", digest_dir, "Model folder")->required();
+  auto* init = app.add_subcommand("init", "Write a randomly initialised model folder shaped by a config.json");
+  std::string init_config, init_out;
+  uint64_t init_seed = 0;
+  init->add_option("-c,--config", init_config, "config.json giving the architecture, shape and torch_dtype")->required();
+  init->add_option("--seed", init_seed, "Seed of the random weights (same seed, same bytes)");
+  init->add_option("-o,--out", init_out, "Folder to write config.json and model.safetensors to")->required();
   for (auto* sub : {logits, score, gen, bench, train, evaluate, serve}) common(sub);
   for (auto* sub : {tokenize, detokenize})
     sub->add_option("-m,--model", engine_options.model_dir, "Model folder (tokenizer.json)")->required();
@@ -178,6 +185,10 @@ int main(int argc, char** argv) {
 
   return tool::run(app, argc, argv, [&] {
     if (*digest) return print_digest(digest_dir);
+    if (*init) {
+      write_random_model(init_config, init_seed, init_out);
+      return exit_code::ok;
+    }
     engine_options.tokens.special_tokens = !no_special_tokens;
     if (inputs.paths.empty()) inputs.paths.push_back("-");
     inputs.max_line_bytes = tool::max_line_bytes();

@@ -101,6 +101,14 @@ std::string shape_text(const std::vector<uint64_t>& shape) {
 
 }  // namespace
 
+std::vector<ExpectedTensor> expected_tensors(const ModelConfig& config) {
+  auto specs = config.architecture == Architecture::gpt2 ? gpt2_specs(config) : llama_specs(config);
+  std::vector<ExpectedTensor> out;
+  out.reserve(specs.size());
+  for (auto& spec : specs) out.push_back({std::move(spec.role), std::move(spec.names[0]), std::move(spec.shape)});
+  return out;
+}
+
 ParameterTable ParameterTable::from_checkpoint(const Checkpoint& checkpoint) {
   const ModelConfig& config = checkpoint.config();
   // config.json against the tensors before anything is sized by it: every layer has at

@@ -24,6 +24,17 @@ struct ParameterInfo {
   size_t count = 0;
 };
 
+// A tensor an architecture expects in a checkpoint: its canonical role, the Hugging Face
+// name a checkpoint of that family uses (the first spelling accepted), and its shape.
+struct ExpectedTensor {
+  std::string role;
+  std::string name;
+  std::vector<uint64_t> shape;
+};
+
+// Every parameter tensor of `config`'s architecture, in parameter-table order.
+std::vector<ExpectedTensor> expected_tensors(const ModelConfig& config);
+
 class ParameterTable {
  public:
   // Matches the checkpoint's tensors to the architecture's parameters, accepting the
