@@ -59,6 +59,7 @@ int serve_model(Engine& engine, const std::string& model_dir, std::string name, 
   if (name.empty()) name = std::filesystem::path(model_dir).lexically_normal().filename().string();
   if (name.empty()) name = std::filesystem::path(model_dir).lexically_normal().parent_path().filename().string();
   const TokenContext& context = engine.context();
+  context.encode_prompt("");  // a --chat template this tokenizer cannot express fails here, not per request
   serve::ServedModel served{name, &engine.model(), &context.tokenizer(),
                             [&context](std::string_view text) { return context.encode_prompt(text); }, 1024};
   serve::CompletionServer server(served, options);

@@ -82,3 +82,11 @@ field() { python3 -c "import json,sys; v=json.load(open('$1')); print(json.dumps
   assert_failure 65
   assert_output --partial 'text needs a tokenizer.json in the model folder'
 }
+
+@test "serve refuses at start-up a --chat template the tokenizer cannot express" {
+  run model-run serve --model tiny --device cpu --port 0 --chat chatml
+  assert_failure 65
+  assert_output --partial "chat template chatml: needs the special token <|im_start|>"
+  run model-run serve --model tiny --device cpu --port 0 --chat no-such-template
+  assert_failure 2
+}
