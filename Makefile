@@ -27,6 +27,9 @@ TOOLS       := $(TOOL_SRCS:tools/%.cpp=$(BIN)/%)
 UNIT_SRCS   := $(wildcard tests/unit/*_test.cpp)
 UNIT_OBJS   := $(UNIT_SRCS:%.cpp=$(BUILD)/%.o)
 MAN_PAGES   := $(wildcard man/*.1 man/*.5)
+# test, demo and sanitize compile with one job per core unless make was given -j already.
+JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
+PARALLEL  = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(JOBS))
 
 .SECONDARY:
 .PHONY: all deps test unit cli demo bench install sanitize fuzz clean
@@ -54,7 +57,7 @@ $(BUILD)/unit_tests: $(UNIT_OBJS) $(BUILD)/libomlkit.a
 
 # `make test` = install what is missing, build, run every test, end with "N passed, N failed".
 test: deps
-	@$(MAKE) --no-print-directory all $(BUILD)/unit_tests
+	@$(MAKE) $(PARALLEL) --no-print-directory all $(BUILD)/unit_tests
 	@scripts/run-tests $(BUILD)/unit_tests tests/cli
 
 unit: $(BUILD)/unit_tests
@@ -64,7 +67,7 @@ cli: all
 	bats tests/cli
 
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) $(PARALLEL) --no-print-directory all
 	@examples/demo.sh
 
 bench: all
@@ -81,7 +84,7 @@ install: all
 # `make test`); SANITIZE_SHARED=../shared runs them too.
 SANITIZE_SHARED ?=
 sanitize: deps
-	@$(MAKE) --no-print-directory BUILD=build-san BIN=bin-san CUDA=0 \
+	@$(MAKE) $(PARALLEL) --no-print-directory BUILD=build-san BIN=bin-san CUDA=0 \
 	    CXXFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
 	    all build-san/unit_tests
 	@$(if $(SANITIZE_SHARED),,echo "sanitize: tests that need ../shared/models are skipped (SANITIZE_SHARED=../shared runs them)")
