@@ -19,15 +19,17 @@ trap 'rm -rf "$work"' EXIT
 cd "$work"
 (umask 077; openssl genpkey -algorithm ed25519 -out key.pem 2>/dev/null)
 
-# measure LABEL CMD...: runs CMD under /usr/bin/time -v, prints "LABEL: S s, M MB".
+# measure LABEL CMD...: runs CMD under /usr/bin/time -v, prints "LABEL: wall s, CPU
+# (user + system) s, peak RSS MB". On a loaded machine the CPU time is the steadier number.
 measure() {
   local label=$1
   shift
   /usr/bin/time -v -o time.txt "$@" > /dev/null 2> stderr.txt || { cat stderr.txt time.txt >&2; exit 1; }
-  local wall rss
+  local wall rss cpu
+  cpu=$(awk -F': ' '/User time|System time/ { s += $2 } END { printf "%.3f", s }' time.txt)
   wall=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' time.txt)
   rss=$(awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' time.txt)
-  printf '%-44s %8.3f s %8s MB\n' "$label:" "$wall" "$rss"
+  printf '%-44s %8.3f s wall %8.3f s CPU %8s MB\n' "$label:" "$wall" "$cpu" "$rss"
 }
 
 # transfers FROM TO: the treasury pays acct:user-i (i in [FROM, TO)) i units, one entry each.
@@ -52,6 +54,7 @@ for n in "${sizes[@]}"; do
   transfers "$n" $((n + 1)) > one.jsonl
   transfers $((n + 1)) $((n + 10001)) > ten-thousand.jsonl
   transfers $((n + 10001)) $((n + 10002)) > one-more.jsonl
+  measure "ledger-append --version (process start)" "$bin/ledger-append" --version
   measure "append 1 entry (state cache)" "$bin/ledger-append" --ledger ledger.jsonl --key key.pem one.jsonl
   measure "append 10,000 entries (state cache)" "$bin/ledger-append" --ledger ledger.jsonl --key key.pem ten-thousand.jsonl
   measure "append 1 entry (--no-state-cache: baseline)" "$bin/ledger-append" --ledger ledger.jsonl --key key.pem --no-state-cache one-more.jsonl

@@ -202,10 +202,20 @@ AppendResult append_locked(const AppendOptions& options, LockedFile& file, const
       problem = e.what();
     }
     if (!problem.empty()) warn(cache_path, problem + "; rebuilding it from the ledger");
-    else if (file_size > 0 && !announced) warn(cache_path, "no state cache for this ledger; building it from the ledger");
+    // A ledger with nothing signed yet (its first append interrupted) has nothing to cache.
+    bool say_building = problem.empty() && file_size > 0 && !announced;
     replay = std::make_unique<Replay>(replay_options);
-    cache->clear();
-    return replay_file(path, *replay, 0, 0, cache.get());
+    try {
+      cache->clear();
+    } catch (const Error& e) {
+      warn(e.where(), std::string(e.what()) + "; appending without a state cache (replaying the whole ledger)");
+      cache.reset();
+      return replay_file(path, *replay, 0, 0, nullptr);
+    }
+    Scan scan = replay_file(path, *replay, 0, 0, cache.get());
+    if (say_building && !replay->checkpoints().empty())
+      warn(cache_path, "no state cache for this ledger; built it from the ledger");
+    return scan;
   };
 
   uint64_t file_bytes = file.size();
@@ -378,7 +388,15 @@ AppendResult append_entries(const AppendOptions& options, const EntrySource& nex
   } catch (...) {
     // A failed first append leaves no empty ledger behind (appenders waiting on its lock
     // see the name gone and start over).
-    if (file.created() && committed == 0 && file.size() == 0) file.remove();
+    if (file.created() && committed == 0 && file.size() == 0) {
+      try {
+        // The empty cache it opened, first: while the ledger's name still stands, no other
+        // appender can be making a new ledger and cache under it.
+        StateCache::remove(options.ledger_path);
+      } catch (const Error&) {
+      }
+      file.remove();
+    }
     throw;
   }
 }

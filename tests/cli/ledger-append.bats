@@ -243,6 +243,8 @@ teardown() { teardown_scratch; }
   run ledger-append --ledger new.jsonl --key key.pem bad.jsonl
   assert_failure 65
   [ ! -e new.jsonl ]
+  [ ! -e new.jsonl.state ]
+  [ ! -e new.jsonl.state-lock ]
 }
 
 @test "--repair refuses a ledger whose only batch is torn" {
