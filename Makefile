@@ -9,7 +9,7 @@
 CXX      ?= g++
 CXXFLAGS ?= -O2 -g
 override CXXFLAGS += -std=c++20 -Wall -Wextra -Werror -Ilib -Itools/common -MMD -MP
-LDLIBS   += -lssl -lcrypto -lzstd -lopenblas -lpthread
+LDLIBS   += -lssl -lcrypto -lzstd -llmdb -lopenblas -lpthread
 # cpp-httplib (lib/serve): Debian's shared library, whose header needs the library's own
 # build macros (they change class layouts), so it is compiled with pkg-config's flags.
 HTTPLIB_CFLAGS := $(shell pkg-config --cflags cpp-httplib 2>/dev/null)

@@ -1,5 +1,7 @@
 // ledger-append: append entries to a hash-chained, signed ledger, all or nothing.
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 
 #include "io/error.h"
 #include "io/line_reader.h"
@@ -47,6 +49,9 @@ int main(int argc, char** argv) {
             return "";
           },
           "SECONDS", "lock timeout"));
+  bool no_cache = false;
+  app.add_flag("--no-state-cache", no_cache,
+               "Neither read nor write the state cache LEDGER.state: replay the whole ledger (slow; for comparison)");
   app.add_flag("--print-key", print_key, "Print the verifier key (for trust files) and exit");
   CLI::Option* timestamp_option =
       app.add_option("--timestamp", fixed_time, "Use this Unix time in milliseconds instead of the clock (tests)")
@@ -74,6 +79,14 @@ int main(int argc, char** argv) {
     }
     options.lock_timeout_ms = static_cast<int>(lock_timeout * 1000);
     if (timestamp_option->count()) options.now_millis = fixed_time;
+    options.use_cache = !no_cache;
+    options.warn = [](const std::string& where, const std::string& message) { tool::warn(where, message); };
+    // Crash tests: OMLKIT_TEST_KILL_AT=ledger-synced|cache-written kills the process with
+    // SIGKILL at that step of the first commit, as a power cut or kill -9 would.
+    if (const char* step = std::getenv("OMLKIT_TEST_KILL_AT"))
+      options.on_step = [kill_at = std::string(step)](std::string_view at) {
+        if (at == kill_at) ::raise(SIGKILL);
+      };
 
     // Entries stream in under the lock: each is checked as it is read, and nothing is
     // written until its batch is complete.

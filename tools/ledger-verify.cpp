@@ -1,5 +1,7 @@
 // ledger-verify: audit a ledger offline (chain, canonical form, checkpoints, signatures,
 // accounting) and print proofs.
+#include <sys/resource.h>
+
 #include "io/error.h"
 #include "io/line_reader.h"
 #include "io/output.h"
@@ -90,6 +92,15 @@ int main(int argc, char** argv) {
       if (!report.checkpoints.empty()) {
         v.set("signed_size", json::Value::integer(static_cast<int64_t>(report.checkpoints.back().size)));
         v.set("signed_root", json::Value::string(crypto::to_hex(report.checkpoints.back().root)));
+      }
+      if (report.entries) {
+        // The process's peak resident memory (getrusage), and that per entry checked: what an
+        // audit of a ledger this size needs.
+        struct rusage usage;
+        ::getrusage(RUSAGE_SELF, &usage);
+        int64_t peak = static_cast<int64_t>(usage.ru_maxrss) * 1024;
+        v.set("peak_rss_bytes", json::Value::integer(peak));
+        v.set("peak_rss_per_entry", json::Value::integer(peak / static_cast<int64_t>(report.entries)));
       }
       if (report.exit_code) {
         v.set("where", json::Value::string(report.where));

@@ -1,10 +1,16 @@
 #include "crypto/merkle.h"
 
 #include <bit>
+#include <stdexcept>
 
 namespace omlkit::crypto {
 
 Hash empty_tree_root() { return sha256(""); }
+
+CompactRange::CompactRange(uint64_t size, std::vector<Hash> peaks) : size_(size), peaks_(std::move(peaks)) {
+  if (static_cast<uint64_t>(std::popcount(size)) != peaks_.size())
+    throw std::invalid_argument("compact range: expected one peak per set bit of the size");
+}
 
 void CompactRange::append(const Hash& leaf) {
   // Merge equal-sized subtrees: one merge per trailing one bit of the old size.

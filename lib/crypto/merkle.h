@@ -19,7 +19,12 @@ Hash empty_tree_root();
 // complete subtrees, largest first.
 class CompactRange {
  public:
+  CompactRange() = default;
+  // Resumes a range of `size` leaves from its peaks (one per set bit of size, largest
+  // first). Throws std::invalid_argument when the count does not match.
+  CompactRange(uint64_t size, std::vector<Hash> peaks);
   void append(const Hash& leaf);
+  const std::vector<Hash>& peaks() const { return peaks_; }
   uint64_t size() const { return size_; }
   Hash root() const;
 

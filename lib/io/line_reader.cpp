@@ -34,6 +34,14 @@ LineReader::LineReader(const std::string& path, size_t max_line_bytes)
   buffer_.resize(chunk * 2);
 }
 
+void LineReader::start_at(uint64_t offset, uint64_t first_line) {
+  if (::lseek(fd_, static_cast<off_t>(offset), SEEK_SET) < 0)
+    throw Error(exit_code::io, name_, std::string("cannot seek: ") + std::strerror(errno));
+  consumed_ = offset;
+  line_number_ = first_line - 1;
+  sniffed_ = true;  // a ledger read from the middle is plain text
+}
+
 LineReader::~LineReader() {
   if (own_fd_) ::close(fd_);
 }

@@ -25,6 +25,10 @@ class LineReader {
   LineReader(const LineReader&) = delete;
   LineReader& operator=(const LineReader&) = delete;
 
+  // Before the first next(): read a plain (uncompressed) file from byte offset on, whose
+  // first line is numbered first_line. Throws Error 74 when it cannot seek.
+  void start_at(uint64_t offset, uint64_t first_line);
+
   // Next line into *line (valid until the next call). False at end of input.
   bool next(std::string_view* line);
 

@@ -82,10 +82,33 @@ bool is_sha256_digest(const std::string& s) {
 
 std::string collateral_account(const std::string& license) { return "collateral:" + license; }
 
+// A state payload of several fields: a canonical JSON array of strings (any bytes fit).
+std::string pack_fields(std::initializer_list<std::string> fields) {
+  json::Value array = json::Value::array();
+  for (const std::string& f : fields) array.push_back(json::Value::string(f));
+  return json::canonical(array);
+}
+
+std::vector<std::string> split_fields(std::string_view payload, size_t n) {
+  json::Value array = json::parse(payload, "state cache");
+  std::vector<std::string> out;
+  if (array.is_array())
+    for (const json::Value& f : array.items())
+      if (f.is_string()) out.push_back(f.text());
+  if (out.size() != n) throw Error(exit_code::internal, "", "state cache: a payload has the wrong fields");
+  return out;
+}
+
 }  // namespace
 
 void Accounts::claim_id(const std::string& space, const std::string& id, const std::string& where) {
-  if (!ids_.insert(space, id))
+  std::string key;
+  if (base_) {
+    key.reserve(space.size() + 1 + id.size());
+    key.append(space).append(1, '\0').append(id);
+  }
+  if ((base_ && ids_.contains(space, id) == false && base_->get(state_table::id, key, &scratch_)) ||
+      !ids_.insert(space, id))
     throw invalid(where, space + " \"" + id + "\" already appears earlier in the ledger");
 }
 
@@ -93,15 +116,15 @@ void Accounts::require_account(const std::string& account, const std::string& fi
                                const std::string& where) const {
   if (!valid_account_name(account))
     throw invalid(where, field + ": expected " + money::account_name_rule + ", found \"" + account + "\"");
-  if (declare_accounts_ && !accounts_.count(account) && account.rfind("collateral:", 0) != 0)
+  if (declare_accounts_ && account.rfind("collateral:", 0) != 0 && !has_account(account))
     throw invalid(where, field + ": account \"" + account + "\" was never opened (this ledger requires account.open)");
 }
 
 const Accounts::Asset& Accounts::require_asset(const std::string& asset, const std::string& field,
                                                const std::string& where) const {
-  auto it = assets_.find(asset);
-  if (it == assets_.end()) throw invalid(where, field + ": unknown asset \"" + asset + "\" (no asset.declare)");
-  return it->second;
+  const Asset* found = find_asset(asset);
+  if (!found) throw invalid(where, field + ": unknown asset \"" + asset + "\" (no asset.declare)");
+  return *found;
 }
 
 std::vector<Accounts::Posting> Accounts::read_postings(const json::Value& body, const std::string& where) const {
@@ -140,9 +163,7 @@ Signed& Accounts::balance(const std::string& account, const std::string& asset) 
   key_.assign(account);
   key_ += '\n';
   key_ += asset;
-  auto it = balances_.find(key_);
-  if (it == balances_.end()) it = balances_.emplace(key_, Signed{}).first;
-  return it->second;
+  return *find_balance(key_);
 }
 
 void Accounts::post(const std::vector<Posting>& postings, const std::string& where) {
@@ -163,7 +184,7 @@ void Accounts::post(const std::vector<Posting>& postings, const std::string& whe
   }
   for (size_t i = 0; i < postings.size(); ++i) {
     const Posting& p = postings[i];
-    if (after[i]->negative && assets_.at(p.asset).issuer != p.account) {
+    if (after[i]->negative && find_asset(p.asset)->issuer != p.account) {
       std::string would_be = money::to_string(*after[i]);
       undo();
       throw invalid(where, "balance of " + p.account + " in " + p.asset + " would be " + would_be +
@@ -291,10 +312,10 @@ void Accounts::fingerprint_proof(const json::Value& body, const std::string& whe
   const std::string& id = text(body, "proof", where);
   claim_id("proof", id, where);
   const std::string& license_id = text(body, "license", where);
-  auto license = licenses_.find(license_id);
-  if (license == licenses_.end()) throw invalid(where, "body.license: no license.grant for \"" + license_id + "\"");
+  const License* license = find_license(license_id);
+  if (!license) throw invalid(where, "body.license: no license.grant for \"" + license_id + "\"");
   crypto::Hash root;
-  crypto::from_hex(license->second.root_hex, root.data(), root.size());
+  crypto::from_hex(license->root_hex, root.data(), root.size());
   const json::Value* list = body.find("fingerprints");
   if (!list || !list->is_array() || list->items().empty())
     throw invalid(where, "body.fingerprints: expected a non-empty array, found " + describe(list));
@@ -302,7 +323,7 @@ void Accounts::fingerprint_proof(const json::Value& body, const std::string& whe
     const json::Value& f = list->items()[i];
     std::string field = "body.fingerprints[" + std::to_string(i) + "]";
     if (!f.is_object()) throw invalid(where, field + ": expected an object");
-    int64_t index = integer(f, "index", 0, static_cast<int64_t>(license->second.fingerprints) - 1, where);
+    int64_t index = integer(f, "index", 0, static_cast<int64_t>(license->fingerprints) - 1, where);
     // The committed leaf is the canonical JSON of the revealed fingerprint.
     json::Value leaf = json::Value::object();
     for (const char* key : {"key", "response", "salt"}) leaf.set(key, json::Value::string(text(f, key, where)));
@@ -315,7 +336,7 @@ void Accounts::fingerprint_proof(const json::Value& body, const std::string& whe
         throw invalid(where, field + ".path: expected 64-digit hex hashes, found " + describe(&h));
       proof.push_back(hash);
     }
-    if (!crypto::verify_inclusion(static_cast<uint64_t>(index), license->second.fingerprints,
+    if (!crypto::verify_inclusion(static_cast<uint64_t>(index), license->fingerprints,
                                   crypto::leaf_hash(json::canonical(leaf)), proof, root))
       throw invalid(where, field + ": inclusion proof does not verify against the root of license \"" +
                                license_id + "\"");
@@ -355,14 +376,14 @@ void Accounts::apply(const std::string& type, const json::Value& body, uint64_t 
     if (!is_sha256_digest(text(body, "digest", where)))
       throw invalid(where, "body.digest: expected \"sha256:\" and 64 hex digits");
     const std::string* parent = optional_text(body, "parent", where);
-    if (parent && !models_.count(*parent))
+    if (parent && !model(*parent))
       throw invalid(where, "body.parent: model \"" + *parent + "\" is not registered");
-    models_[id] = Model{owner, parent ? *parent : std::string(), models_.size()};
+    models_[id] = Model{owner, parent ? *parent : std::string(), model_count_++};
   } else if (type == "license.grant") {
     const std::string& id = text(body, "license", where);
     claim_id("license", id, where);
     const std::string& model = text(body, "model", where);
-    if (!models_.count(model)) throw invalid(where, "body.model: model \"" + model + "\" is not registered");
+    if (!this->model(model)) throw invalid(where, "body.model: model \"" + model + "\" is not registered");
     require_account(text(body, "licensee", where), "body.licensee", where);
     if (!is_sha256_digest(text(body, "digest", where)))
       throw invalid(where, "body.digest: expected \"sha256:\" and 64 hex digits");
@@ -374,14 +395,14 @@ void Accounts::apply(const std::string& type, const json::Value& body, uint64_t 
     licenses_[id] = License{model, static_cast<uint64_t>(count), root};
   } else if (type == "license.revoke") {
     const std::string& id = text(body, "license", where);
-    auto it = licenses_.find(id);
-    if (it == licenses_.end()) throw invalid(where, "body.license: no license.grant for \"" + id + "\"");
-    if (it->second.revoked) throw invalid(where, "body.license: license \"" + id + "\" is already revoked");
-    it->second.revoked = true;
+    License* license = find_license(id);
+    if (!license) throw invalid(where, "body.license: no license.grant for \"" + id + "\"");
+    if (license->revoked) throw invalid(where, "body.license: license \"" + id + "\" is already revoked");
+    license->revoked = true;
   } else if (type == "collateral.deposit") {
     claim_id("deposit", text(body, "deposit", where), where);
     const std::string& license = text(body, "license", where);
-    if (!licenses_.count(license)) throw invalid(where, "body.license: no license.grant for \"" + license + "\"");
+    if (!find_license(license)) throw invalid(where, "body.license: no license.grant for \"" + license + "\"");
     Money m = money_field(body, "amount", where);
     require_asset(m.asset, "body.amount.asset", where);
     const std::string& from = text(body, "from", where);
@@ -393,16 +414,16 @@ void Accounts::apply(const std::string& type, const json::Value& body, uint64_t 
     claim_id("slash", text(body, "slash", where), where);
     const std::string& license = text(body, "license", where);
     const std::string& proof = text(body, "proof", where);
-    auto it = proofs_.find(proof);
-    if (it == proofs_.end() || it->second != license)
+    const std::string* proof_license = find_proof(proof);
+    if (!proof_license || *proof_license != license)
       throw invalid(where, "body.proof: expected a fingerprint.proof of license \"" + license + "\", found \"" + proof + "\"");
     Money m = money_field(body, "amount", where);
     require_asset(m.asset, "body.amount.asset", where);
     const std::string& to = text(body, "to", where);
     require_account(to, "body.to", where);
     std::string locked_key = collateral_account(license) + '\n' + m.asset;
-    auto locked = balances_.find(locked_key);
-    u128 available = locked == balances_.end() ? 0 : locked->second.magnitude;
+    const Signed* locked = find_balance(locked_key);
+    u128 available = locked->magnitude;
     if (m.amount > available)
       throw invalid(where, "body.amount: slash of " + money::to_string(m.amount) + " exceeds the locked collateral " +
                                money::to_string(available) + " " + m.asset + " of license \"" + license + "\"");
@@ -420,14 +441,14 @@ void Accounts::apply(const std::string& type, const json::Value& body, uint64_t 
     const std::string& id = text(body, "evaluation", where);
     claim_id("evaluation", id, where);
     const std::string& model = text(body, "model", where);
-    if (!models_.count(model)) throw invalid(where, "body.model: model \"" + model + "\" is not registered");
+    if (!this->model(model)) throw invalid(where, "body.model: model \"" + model + "\" is not registered");
     require_account(text(body, "evaluator", where), "body.evaluator", where);
     integer(body, "score", -(int64_t(1) << 53) + 1, (int64_t(1) << 53) - 1, where);
     evaluations_.insert(id);
   } else if (type == "reward") {
     claim_id("reward", text(body, "reward", where), where);
     const std::string& evaluation = text(body, "evaluation", where);
-    if (!evaluations_.count(evaluation))
+    if (!has_evaluation(evaluation))
       throw invalid(where, "body.evaluation: no evaluation \"" + evaluation + "\" earlier in the ledger");
     post(read_postings(body, where), where);
   } else if (type == "transfer") {
@@ -440,8 +461,7 @@ void Accounts::apply(const std::string& type, const json::Value& body, uint64_t 
     const json::Value* expected_text = body.find("balance");
     auto expected = expected_text && expected_text->is_string() ? money::parse_signed(expected_text->text()) : std::nullopt;
     if (!expected) throw invalid(where, "body.balance: expected a signed decimal string, found " + describe(expected_text));
-    auto it = balances_.find(account + '\n' + asset);
-    Signed actual = it == balances_.end() ? Signed{} : it->second;
+    Signed actual = *find_balance(account + '\n' + asset);
     if (!(actual == *expected))
       throw invalid(where, "assertion failed: " + account + " holds " + money::to_string(actual) + " " + asset +
                                ", the entry asserts " + money::to_string(*expected));
@@ -465,7 +485,108 @@ std::vector<Balance> Accounts::balances() const {
 
 const Accounts::Model* Accounts::model(const std::string& id) const {
   auto it = models_.find(id);
-  return it == models_.end() ? nullptr : &it->second;
+  if (it != models_.end()) return &it->second;
+  std::string payload;
+  if (!base_ || !base_->get(state_table::model, id, &payload)) return nullptr;
+  std::vector<std::string> f = split_fields(payload, 3);
+  return &models_.emplace(id, Model{f[0], f[1], std::stoull(f[2])}).first->second;
+}
+
+bool Accounts::has_account(const std::string& account) const {
+  if (accounts_.count(account)) return true;
+  std::string payload;
+  if (!base_ || !base_->get(state_table::account, account, &payload)) return false;
+  accounts_.insert(account);
+  return true;
+}
+
+const Accounts::Asset* Accounts::find_asset(const std::string& asset) const {
+  auto it = assets_.find(asset);
+  if (it != assets_.end()) return &it->second;
+  std::string payload;
+  if (!base_ || !base_->get(state_table::asset, asset, &payload)) return nullptr;
+  std::vector<std::string> f = split_fields(payload, 2);
+  return &assets_.emplace(asset, Asset{std::stoi(f[0]), f[1]}).first->second;
+}
+
+Accounts::License* Accounts::find_license(const std::string& id) {
+  auto it = licenses_.find(id);
+  if (it != licenses_.end()) return &it->second;
+  std::string payload;
+  if (!base_ || !base_->get(state_table::license, id, &payload)) return nullptr;
+  std::vector<std::string> f = split_fields(payload, 4);
+  return &licenses_.emplace(id, License{f[0], std::stoull(f[1]), f[2], f[3] == "1"}).first->second;
+}
+
+const std::string* Accounts::find_proof(const std::string& id) const {
+  auto it = proofs_.find(id);
+  if (it != proofs_.end()) return &it->second;
+  std::string payload;
+  if (!base_ || !base_->get(state_table::proof, id, &payload)) return nullptr;
+  return &proofs_.emplace(id, payload).first->second;
+}
+
+bool Accounts::has_evaluation(const std::string& id) const {
+  if (evaluations_.count(id)) return true;
+  std::string payload;
+  if (!base_ || !base_->get(state_table::evaluation, id, &payload)) return false;
+  evaluations_.insert(id);
+  return true;
+}
+
+Signed* Accounts::find_balance(const std::string& key) {
+  auto it = balances_.find(key);
+  if (it == balances_.end()) {
+    Signed amount{};
+    std::string payload;
+    if (base_ && base_->get(state_table::balance, key, &payload)) {
+      auto parsed = money::parse_signed(payload);
+      if (!parsed) throw Error(exit_code::internal, "", "state cache: balance of \"" + key + "\" is not a decimal");
+      amount = *parsed;
+    }
+    it = balances_.emplace(key, amount).first;
+  }
+  return &it->second;
+}
+
+void Accounts::set_base(const StateStore* base, const AccountsScalars& scalars) {
+  base_ = base;
+  started_ = scalars.started;
+  declare_accounts_ = scalars.declare_accounts;
+  model_count_ = scalars.model_count;
+}
+
+size_t Accounts::change_count() const {
+  return ids_.size() + balances_.size() + accounts_.size() + assets_.size() + models_.size() + licenses_.size() +
+         proofs_.size() + evaluations_.size();
+}
+
+void Accounts::write_changes(StateSink& sink) const {
+  std::string key;
+  ids_.for_each([&](std::string_view space, std::string_view id) {
+    key.assign(space).append(1, '\0').append(id);
+    sink.put(state_table::id, key, "");
+  });
+  for (const auto& [k, amount] : balances_) sink.put(state_table::balance, k, money::to_string(amount));
+  for (const auto& a : accounts_) sink.put(state_table::account, a, "");
+  for (const auto& [k, a] : assets_) sink.put(state_table::asset, k, pack_fields({std::to_string(a.decimals), a.issuer}));
+  for (const auto& [k, m] : models_)
+    sink.put(state_table::model, k, pack_fields({m.owner, m.parent, std::to_string(m.order)}));
+  for (const auto& [k, l] : licenses_)
+    sink.put(state_table::license, k, pack_fields({l.model, std::to_string(l.fingerprints), l.root_hex, l.revoked ? "1" : "0"}));
+  for (const auto& [k, license] : proofs_) sink.put(state_table::proof, k, license);
+  for (const auto& e : evaluations_) sink.put(state_table::evaluation, e, "");
+}
+
+void Accounts::clear_changes() {
+  ids_ = StringSet();
+  balances_.clear();
+  accounts_.clear();
+  assets_.clear();
+  models_.clear();
+  licenses_.clear();
+  proofs_.clear();
+  evaluations_.clear();
 }
 
 }  // namespace omlkit::ledger

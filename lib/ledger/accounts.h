@@ -12,6 +12,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -21,6 +22,41 @@
 #include "money/amount.h"
 
 namespace omlkit::ledger {
+
+// The accounting state as of an earlier line, kept outside memory (ledger/state_cache.h):
+// Accounts looks there for what it has not seen since. Keys and payloads are bytes; the
+// tables are named by one character (see man/omlkit-formats.5, STATE CACHE).
+namespace state_table {
+inline constexpr char id = 'i';          // space '\0' id -> ""
+inline constexpr char balance = 'b';     // account '\n' asset -> signed decimal
+inline constexpr char account = 'a';     // opened account -> ""
+inline constexpr char asset = 'A';       // asset -> ["decimals","issuer"]
+inline constexpr char model = 'm';       // model -> ["owner","parent","order"]
+inline constexpr char license = 'l';     // license -> ["model","fingerprints","root","0|1 revoked"]
+inline constexpr char proof = 'p';       // fingerprint.proof id -> license
+inline constexpr char evaluation = 'e';  // evaluation id -> ""
+}  // namespace state_table
+
+class StateStore {
+ public:
+  virtual ~StateStore() = default;
+  // The payload stored under (table, key); false when absent. Throws when the store is
+  // damaged (ledger/state_cache.h: StateCacheDamaged).
+  virtual bool get(char table, std::string_view key, std::string* payload) const = 0;
+};
+
+class StateSink {
+ public:
+  virtual ~StateSink() = default;
+  virtual void put(char table, std::string_view key, std::string_view payload) = 0;
+};
+
+// The few scalars of the accounting state, kept beside the tables.
+struct AccountsScalars {
+  bool started = false;
+  bool declare_accounts = false;
+  uint64_t model_count = 0;
+};
 
 struct Balance {
   std::string account, asset;
@@ -32,7 +68,18 @@ class Accounts {
   // Checks and applies one entry. seq is its index; where is "file:line" for errors.
   void apply(const std::string& type, const json::Value& body, uint64_t seq, const std::string& where);
 
-  // Final balances (non-zero), sorted by account then asset.
+  // Looks up what it has not seen in base (null: none) as of the scalars given: the
+  // state of an earlier line, to which every later line is then applied.
+  void set_base(const StateStore* base, const AccountsScalars& scalars);
+  AccountsScalars scalars() const { return {started_, declare_accounts_, model_count_}; }
+  // Everything applied (or looked up) since the base, as table rows; then forgets it
+  // (once written to the base, lookups find it there).
+  void write_changes(StateSink& sink) const;
+  size_t change_count() const;
+  void clear_changes();
+
+  // Final balances (non-zero), sorted by account then asset. Without a base only (with
+  // one, the balances of accounts untouched since are not in memory).
   std::vector<Balance> balances() const;
   bool declare_accounts() const { return declare_accounts_; }
   // Lineage of a registered model, itself first; empty when unknown.
@@ -40,7 +87,7 @@ class Accounts {
     std::string owner, parent;  // parent empty for a root model
     uint64_t order = 0;         // registrations before this one
   };
-  uint64_t model_count() const { return models_.size(); }
+  uint64_t model_count() const { return model_count_; }
   const Model* model(const std::string& id) const;
 
  private:
@@ -68,21 +115,31 @@ class Accounts {
   std::vector<Posting> read_postings(const json::Value& body, const std::string& where) const;
   void post(const std::vector<Posting>& postings, const std::string& where);
   money::Signed& balance(const std::string& account, const std::string& asset);
+  money::Signed* find_balance(const std::string& key);
+  // Lookups in memory first, then in the base (what is found there is kept in memory).
+  bool has_account(const std::string& account) const;
+  const Asset* find_asset(const std::string& asset) const;
+  License* find_license(const std::string& id);
+  const std::string* find_proof(const std::string& id) const;
+  bool has_evaluation(const std::string& id) const;
   void claim_id(const std::string& space, const std::string& id, const std::string& where);
   void require_account(const std::string& account, const std::string& field, const std::string& where) const;
   const Asset& require_asset(const std::string& asset, const std::string& field, const std::string& where) const;
 
+  const StateStore* base_ = nullptr;
   bool started_ = false;
   bool declare_accounts_ = false;
-  std::unordered_map<std::string, Asset> assets_;
-  std::unordered_set<std::string> accounts_;  // opened accounts (and issuers)
+  uint64_t model_count_ = 0;
+  mutable std::unordered_map<std::string, Asset> assets_;
+  mutable std::unordered_set<std::string> accounts_;  // opened accounts (and issuers)
   std::unordered_map<std::string, money::Signed> balances_;  // key: account '\n' asset
   StringSet ids_;                                            // (space, id) claimed
   std::string key_;                                          // scratch for balance keys
-  std::unordered_map<std::string, Model> models_;
+  std::string scratch_;                                      // payloads of id lookups
+  mutable std::unordered_map<std::string, Model> models_;
   std::unordered_map<std::string, License> licenses_;
-  std::unordered_map<std::string, std::string> proofs_;       // proof id -> license
-  std::unordered_set<std::string> evaluations_;
+  mutable std::unordered_map<std::string, std::string> proofs_;  // proof id -> license
+  mutable std::unordered_set<std::string> evaluations_;
 };
 
 }  // namespace omlkit::ledger

@@ -14,6 +14,7 @@
 #include "io/line_reader.h"
 #include "io/output.h"
 #include "ledger/entry.h"
+#include "ledger/state_cache.h"
 
 namespace omlkit::ledger {
 
@@ -106,9 +107,17 @@ struct Scan {
   uint64_t unsigned_lines = 0;   // complete lines after the last checkpoint
 };
 
-Scan replay_file(const std::string& path, Replay& replay) {
+// A rebuild of the state cache writes what it has replayed at a checkpoint once this many
+// rows have changed, so that its memory stays bounded whatever the ledger's size.
+constexpr size_t rebuild_flush_rows = size_t(1) << 20;
+
+// Replays the file from byte `offset` (line number `first_line`), where the replay stands.
+// With a cache, saves the state at a checkpoint whenever many rows have changed.
+Scan replay_file(const std::string& path, Replay& replay, uint64_t offset, uint64_t first_line, StateCache* cache) {
   Scan scan;
+  scan.signed_bytes = offset;
   io::LineReader reader(path);
+  if (offset) reader.start_at(offset, first_line);
   std::string_view line;
   while (reader.next(&line)) {
     if (reader.ended_without_newline()) {
@@ -116,7 +125,15 @@ Scan replay_file(const std::string& path, Replay& replay) {
       break;
     }
     replay.apply(line, reader.where());
-    if (replay.unsigned_lines() == 0) scan.signed_bytes = reader.line_offset() + line.size() + 1;
+    if (replay.unsigned_lines() == 0) {
+      scan.signed_bytes = reader.line_offset() + line.size() + 1;
+      Accounts& accounts = replay.mutable_accounts();
+      if (cache && accounts.change_count() >= rebuild_flush_rows) {
+        cache->save(accounts, replay.head(), reader.line_offset());
+        accounts.clear_changes();
+        accounts.set_base(cache, accounts.scalars());
+      }
+    }
   }
   scan.unsigned_lines = replay.unsigned_lines();
   return scan;
@@ -147,9 +164,62 @@ AppendResult append_locked(const AppendOptions& options, LockedFile& file, const
   // re-checking every signature on each append would cost 75 us per batch in the file.
   replay_options.check_signatures = false;
 
-  auto replay = std::make_unique<Replay>(replay_options);
+  auto warn = [&](const std::string& where, const std::string& message) {
+    if (options.warn) options.warn(where, message);
+  };
+  const std::string cache_path = StateCache::path_for(path);
+  // The state cache: opened (created) here, rebuilt when it does not describe this file.
+  std::unique_ptr<StateCache> cache;
+  bool announced = false;  // one message per rebuild
+  if (options.use_cache) {
+    try {
+      try {
+        cache = std::make_unique<StateCache>(path, false);
+      } catch (const StateCacheDamaged& e) {
+        warn(cache_path, std::string(e.what()) + "; rebuilding it from the ledger");
+        announced = true;
+        StateCache::remove(path);
+        cache = std::make_unique<StateCache>(path, false);
+      }
+    } catch (const Error& e) {
+      warn(e.where(), std::string(e.what()) + "; appending without a state cache (replaying the whole ledger)");
+    }
+  }
+  bool cache_usable = cache != nullptr;  // false once a save failed: stop writing it
+  std::unique_ptr<Replay> replay;
+  // The replay as of the end of the file: from the cache's line on when the cache names a
+  // prefix of this file, else from the start (rebuilding the cache as it goes).
+  auto load = [&](uint64_t file_size) -> Scan {
+    replay = std::make_unique<Replay>(replay_options);
+    if (!cache) return replay_file(path, *replay, 0, 0, nullptr);
+    std::string problem;
+    try {
+      if (std::optional<CachedState> state = cache->load(file.fd(), file_size, &problem)) {
+        replay->resume(state->head, cache.get(), state->scalars);
+        return replay_file(path, *replay, state->next_offset, state->head.size + 1, cache.get());
+      }
+    } catch (const StateCacheDamaged& e) {
+      problem = e.what();
+    }
+    if (!problem.empty()) warn(cache_path, problem + "; rebuilding it from the ledger");
+    // A ledger with nothing signed yet (its first append interrupted) has nothing to cache.
+    bool say_building = problem.empty() && file_size > 0 && !announced;
+    replay = std::make_unique<Replay>(replay_options);
+    try {
+      cache->clear();
+    } catch (const Error& e) {
+      warn(e.where(), std::string(e.what()) + "; appending without a state cache (replaying the whole ledger)");
+      cache.reset();
+      return replay_file(path, *replay, 0, 0, nullptr);
+    }
+    Scan scan = replay_file(path, *replay, 0, 0, cache.get());
+    if (say_building && !replay->checkpoints().empty())
+      warn(cache_path, "no state cache for this ledger; built it from the ledger");
+    return scan;
+  };
+
   uint64_t file_bytes = file.size();
-  Scan scan = replay_file(path, *replay);
+  Scan scan = load(file_bytes);
   if (scan.torn_bytes || scan.unsigned_lines) {
     std::string what = scan.torn_bytes ? std::to_string(scan.torn_bytes) + " bytes after the last newline"
                                        : std::to_string(scan.unsigned_lines) + " lines after the last checkpoint";
@@ -162,8 +232,7 @@ AppendResult append_locked(const AppendOptions& options, LockedFile& file, const
     if (ops.ftruncate(file.fd(), static_cast<off_t>(scan.signed_bytes)) != 0 || ops.fdatasync(file.fd()) != 0)
       throw Error(exit_code::io, path, std::string("cannot cut the torn tail: ") + std::strerror(errno));
     result.repaired_bytes = file_bytes - scan.signed_bytes;
-    replay = std::make_unique<Replay>(replay_options);
-    replay_file(path, *replay);
+    load(scan.signed_bytes);
   }
   uint64_t committed_bytes = file.size();
 
@@ -196,13 +265,37 @@ AppendResult append_locked(const AppendOptions& options, LockedFile& file, const
 
   std::string batch, ts;
   std::vector<Receipt> receipts;
-  auto add = [&](const std::string& type, const json::Value& body, const std::string& where) {
-    if (receipts.empty()) ts = std::max(format_timestamp(options.now_millis.value_or(now_millis())), replay->last_ts());
+  std::vector<Submitted> pending;  // the batch's entries, to check again after a cache rebuild
+  std::function<void(const std::string&, const json::Value&, const std::string&)> add;
+  bool ts_fixed = false;  // one ts per batch, kept across a rebuild
+  auto apply = [&](const std::string& line, uint64_t seq) {
+    try {
+      return replay->apply(line, path + ":" + std::to_string(seq + 1));
+    } catch (const StateCacheDamaged& e) {
+      // A damaged row, found only now that an entry looks it up: rebuild the state from the
+      // file, then check this batch's entries again against it.
+      warn(cache_path, std::string(e.what()) + "; rebuilding it from the ledger");
+      replay = std::make_unique<Replay>(replay_options);
+      cache->clear();
+      replay_file(path, *replay, 0, 0, cache.get());
+      replay->check_signatures(true);
+      batch.clear();
+      receipts.clear();
+      std::vector<Submitted> again = std::move(pending);
+      pending.clear();
+      for (const Submitted& s : again) add(s.type, s.body, s.where);
+      return replay->apply(line, path + ":" + std::to_string(seq + 1));
+    }
+  };
+  add = [&](const std::string& type, const json::Value& body, const std::string& where) {
+    if (!ts_fixed) ts = std::max(format_timestamp(options.now_millis.value_or(now_millis())), replay->last_ts());
+    ts_fixed = true;
     uint64_t seq = replay->size();
     std::string line = make_line(seq, ts, type, crypto::to_hex(replay->last_leaf()), body);
     crypto::Hash leaf;
     try {
-      leaf = replay->apply(line, path + ":" + std::to_string(seq + 1));
+      // A rebuild inside apply re-adds the entries before this one, to the same state.
+      leaf = apply(line, seq);
     } catch (const Error& e) {
       if (type == "checkpoint") throw Error(exit_code::data, key_where, std::string("cannot sign the batch: ") + e.what());
       throw data_error(where, e.what());
@@ -210,6 +303,7 @@ AppendResult append_locked(const AppendOptions& options, LockedFile& file, const
     batch += line;
     batch += '\n';
     receipts.push_back(Receipt{seq, type, leaf});
+    if (type != "checkpoint") pending.push_back(Submitted{where, type, body});
   };
   // Closes the batch with a signed checkpoint, makes it durable, then reports it.
   auto commit = [&] {
@@ -233,13 +327,32 @@ AppendResult append_locked(const AppendOptions& options, LockedFile& file, const
                   std::string(e.what()) + (cut ? "; the batch was cut off, the ledger is as before it"
                                                : "; cutting the batch off failed too: run ledger-append --repair"));
     }
+    if (options.on_step) options.on_step("ledger-synced");
     committed_bytes += batch.size();
     if (result.created) io::sync_parent_directory(path);
+    // The cache after the ledger: a crash between the two leaves it merely stale.
+    if (cache && cache_usable) {
+      try {
+        Accounts& accounts = replay->mutable_accounts();
+        size_t previous_newline = batch.rfind('\n', batch.size() - 2);
+        size_t last_line_start = previous_newline == std::string::npos ? 0 : previous_newline + 1;
+        uint64_t line_offset = committed_bytes - (batch.size() - last_line_start);  // the checkpoint's
+        cache->save(accounts, replay->head(), line_offset);
+        accounts.clear_changes();
+        accounts.set_base(cache.get(), accounts.scalars());
+        if (options.on_step) options.on_step("cache-written");
+      } catch (const Error& e) {
+        cache_usable = false;
+        warn(e.where(), std::string(e.what()) + "; the state cache was not updated (the next append brings it up to date)");
+      }
+    }
+    pending.clear();
     result.checkpoint = Checkpoint{size, root, note};
     ++result.batches;
     if (on_commit) on_commit(receipts, result.checkpoint);
     batch.clear();
     receipts.clear();
+    ts_fixed = false;
   };
 
   if (replay->size() == 0) {
@@ -275,7 +388,15 @@ AppendResult append_entries(const AppendOptions& options, const EntrySource& nex
   } catch (...) {
     // A failed first append leaves no empty ledger behind (appenders waiting on its lock
     // see the name gone and start over).
-    if (file.created() && committed == 0 && file.size() == 0) file.remove();
+    if (file.created() && committed == 0 && file.size() == 0) {
+      try {
+        // The empty cache it opened, first: while the ledger's name still stands, no other
+        // appender can be making a new ledger and cache under it.
+        StateCache::remove(options.ledger_path);
+      } catch (const Error&) {
+      }
+      file.remove();
+    }
     throw;
   }
 }

@@ -18,6 +18,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "crypto/ed25519.h"
@@ -44,6 +45,13 @@ struct AppendOptions {
   size_t batch_size = 0;
   // The writes, fdatasyncs and truncations of the ledger file (tests swap it).
   io::FileOps* file_ops = nullptr;  // null: POSIX
+  // Keep the state cache beside the ledger (ledger/state_cache.h): resume from it, update it
+  // after each batch. Off: replay the whole file, as before the cache.
+  bool use_cache = true;
+  // Told when the cache is missing, stale or damaged (and rebuilt), or cannot be written.
+  std::function<void(const std::string& where, const std::string& message)> warn;
+  // Called at each step of a commit: "ledger-synced", then "cache-written" (crash tests).
+  std::function<void(std::string_view step)> on_step;
 };
 
 // One entry to append: {"type": T, "body": {...}} and where it came from.

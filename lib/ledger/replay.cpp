@@ -63,6 +63,8 @@ crypto::Hash Replay::apply(std::string_view line, const std::string& where) {
   batch_types_.insert(t);
 
   crypto::Hash leaf = crypto::leaf_hash(line);
+  if (t == "checkpoint") peaks_before_checkpoint_ = tree_.peaks();
+  if (seq == 0) genesis_leaf_ = leaf;
   tree_.append(leaf);
   last_leaf_ = leaf;
   last_leaf_hex_ = crypto::to_hex(leaf);
@@ -75,12 +77,42 @@ crypto::Hash Replay::apply(std::string_view line, const std::string& where) {
   return leaf;
 }
 
+ReplayHead Replay::head() const {
+  if (tree_.size() == 0 || unsigned_lines() != 0 || checkpoints_.empty())
+    throw Error(exit_code::internal, "", "replay head asked for away from a checkpoint");
+  return ReplayHead{tree_.size(), peaks_before_checkpoint_, last_leaf_, genesis_leaf_,
+                    last_ts_,    origin_,                  genesis_vkey_, checkpoints_.back()};
+}
+
+void Replay::resume(const ReplayHead& head, const StateStore* base, const AccountsScalars& scalars) {
+  if (tree_.size() != 0) throw Error(exit_code::internal, "", "resume of a replay that has begun");
+  if (head.size == 0) throw Error(exit_code::internal, "", "resume from an empty head");
+  tree_ = crypto::CompactRange(head.size - 1, head.peaks);
+  peaks_before_checkpoint_ = head.peaks;
+  tree_.append(head.last_leaf);
+  last_leaf_ = head.last_leaf;
+  last_leaf_hex_ = crypto::to_hex(last_leaf_);
+  genesis_leaf_ = head.genesis_leaf;
+  last_ts_ = head.last_ts;
+  origin_ = head.origin;
+  genesis_vkey_ = head.genesis_vkey;
+  if (!options_.trust) {
+    auto key = crypto::parse_verifier_key(genesis_vkey_);
+    if (!key) throw Error(exit_code::internal, "", "resume: the genesis key is not a verifier key");
+    verifiers_.push_back(*key);
+  }
+  signed_size_ = head.size;
+  checkpoints_.assign(1, head.checkpoint);
+  accounts_.set_base(base, scalars);
+}
+
 void Replay::apply_body(const std::string& t, const json::Value& ts, const json::Value& body_value, uint64_t seq,
                         const std::string& where) {
   const json::Value* body = &body_value;
   if (t == "genesis") {
     accounts_.apply(t, *body, seq, where);  // checks it is the first line
     origin_ = body->find("origin")->text();
+    genesis_vkey_ = body->find("vkey")->text();
     if (!options_.trust) verifiers_.push_back(*crypto::parse_verifier_key(body->find("vkey")->text()));
   } else if (t == "checkpoint") {
     // The note signs the tree before this line, not the line itself; tying its ts to the

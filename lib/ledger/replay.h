@@ -36,6 +36,16 @@ struct Checkpoint {
   std::string note;
 };
 
+// Where a replay stands after a checkpoint line: what it needs to go on from there
+// without the lines before (ledger/state_cache.h keeps it with the accounting state).
+struct ReplayHead {
+  uint64_t size = 0;                // lines applied; the last is a checkpoint
+  std::vector<crypto::Hash> peaks;  // the Merkle compact range of the lines before it
+  crypto::Hash last_leaf{}, genesis_leaf{};
+  std::string last_ts, origin, genesis_vkey;
+  Checkpoint checkpoint;            // the last line's
+};
+
 class Replay {
  public:
   explicit Replay(ReplayOptions options = {});
@@ -45,6 +55,12 @@ class Replay {
   crypto::Hash apply(std::string_view line, const std::string& where);
 
   void check_signatures(bool on) { options_.check_signatures = on; }
+
+  // Only after a checkpoint line (unsigned_lines() == 0, size() > 0).
+  ReplayHead head() const;
+  // Goes on from head, with the accounting state of that line in base; a fresh Replay only.
+  void resume(const ReplayHead& head, const StateStore* base, const AccountsScalars& scalars);
+  Accounts& mutable_accounts() { return accounts_; }
 
   uint64_t size() const { return tree_.size(); }
   const crypto::Hash& last_leaf() const { return last_leaf_; }
@@ -73,6 +89,9 @@ class Replay {
   std::string last_leaf_hex_;
   std::string last_ts_;
   std::string origin_;
+  std::string genesis_vkey_;
+  std::vector<crypto::Hash> peaks_before_checkpoint_;
+  crypto::Hash genesis_leaf_{};
   std::vector<crypto::NoteVerifier> verifiers_;
   std::set<std::string> batch_types_;  // entry types since the last checkpoint
   uint64_t signed_size_ = 0;           // lines up to and including the last checkpoint

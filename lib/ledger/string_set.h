@@ -16,6 +16,14 @@ class StringSet {
   bool insert(std::string_view space, std::string_view id);
   bool contains(std::string_view space, std::string_view id) const;
   size_t size() const { return count_; }
+  // Calls f(space, id) for every key, in no particular order.
+  template <class F>
+  void for_each(F f) const {
+    for (const Slot& s : slots_)
+      if (s.hash != 0)
+        f(std::string_view(arena_).substr(s.offset, s.space_length),
+          std::string_view(arena_).substr(s.offset + s.space_length, s.id_length));
+  }
 
  private:
   struct Slot {

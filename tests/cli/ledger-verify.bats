@@ -34,7 +34,7 @@ teardown() { teardown_scratch; }
   assert_line --index 1 --regexp "^ok: 6 entries, 1 checkpoints, signed tree size 5 root [0-9a-f]{64}$"
   run ledger-verify --trust trust --json ledger.jsonl
   assert_success
-  assert_output --regexp '^\{"checkpoints":1,"entries":6,"exit":0,"ok":true,"root":"[0-9a-f]{64}","signed_root":"[0-9a-f]{64}","signed_size":5,"type":"verify"\}$'
+  assert_output --regexp '^\{"checkpoints":1,"entries":6,"exit":0,"ok":true,"peak_rss_bytes":[0-9]+,"peak_rss_per_entry":[0-9]+,"root":"[0-9a-f]{64}","signed_root":"[0-9a-f]{64}","signed_size":5,"type":"verify"\}$'
 }
 
 @test "an edited amount is reported with file, line, expected and found" {
