@@ -66,9 +66,16 @@ CompletionServer::CompletionServer(ServedModel served, ServerOptions options) : 
         std::lock_guard<std::mutex> hold(s->model_lock);
         result = complete(s->served, request);
       }
-      std::string id = "cmpl-" + std::to_string(s->next_id.fetch_add(1));
+      std::string id = s->options.make_id ? s->options.make_id(result) : "cmpl-" + std::to_string(s->next_id.fetch_add(1));
+      if (s->options.on_completion) {
+        try {
+          s->options.on_completion(request, result, id, req.get_header_value("Authorization"));
+        } catch (const Error&) {
+          send_error(res, 503, "this server could not record the call, so it does not answer it");
+          return;
+        }
+      }
       res.set_content(completion_response_body(s->served, request, result, id, unix_now()), "application/json");
-      if (s->options.on_completion) s->options.on_completion(request, result, id);
     } catch (const RequestError& e) {
       send_error(res, e.status(), e.what());
     } catch (const Error& e) {
