@@ -186,10 +186,11 @@ int main(int argc, char** argv) {
       check_against_tokenizer(set, *tokenizer, tokenizer_dir.empty() ? base_dir : tokenizer_dir);
       if (*audit) {
         // Answers whose receipts do not verify were never served: they are not evidence.
-        split_by_receipt(audit_answers_read, audit_settings.node_key, served, forged);
+        split_by_receipt(set, samples, audit_answers_read, audit_settings.node_key, served, forged);
         for (const AuditAnswer& a : forged)
           tool::warn(a.where, "response " + a.response.substr(0, 40) +
-                                  ": not a receipt of this node for this output (never served, or altered): not evidence");
+                                  ": not a receipt of this node for this probe and output (never served, altered, "
+                                  "or used twice): not evidence");
         std::vector<Answer> judged;
         for (const AuditAnswer& a : served) judged.push_back({a.probe, a.output, a.where});
         seen = judge_answers(set, *tokenizer, judged, samples);
@@ -224,7 +225,7 @@ int main(int argc, char** argv) {
       LedgerCalls ledger_calls = read_ledger_calls(af.ledger, af.trust.empty() ? nullptr : &trust);
       std::vector<bool> detected;
       for (const auto& v : verdicts) detected.push_back(v.detected);
-      AuditResult result = audit_answers(set, audit_answers_read, detected, ledger_calls, audit_settings);
+      AuditResult result = audit_answers(set, samples, audit_answers_read, detected, ledger_calls, audit_settings);
       std::vector<json::Value> entries;
       bool evaded = false;
       for (const LicenceAudit& a : result.licences) {

@@ -111,6 +111,7 @@ int serve_model(Engine& engine, const std::string& model_dir, std::string name, 
   auto billing = std::make_shared<serve::Billing>();
   if (!flags.api_keys.empty()) billing->keys = std::make_shared<serve::ApiKeys>(serve::ApiKeys::load(flags.api_keys));
   if (!flags.node_key.empty()) billing->node_key = crypto::SigningKey::load_pem(flags.node_key);
+  billing->tokenizer = &context.tokenizer();
   if (!flags.call_log.empty()) {
     billing->price = serve::parse_price(flags.price);
     billing->node = flags.node;

@@ -1,6 +1,8 @@
 #include "fingerprint/audit.h"
 
 #include <ctime>
+#include <random>
+#include <set>
 
 #include "crypto/call_receipt.h"
 #include "io/error.h"
@@ -105,16 +107,27 @@ std::vector<AuditAnswer> read_audit_answers(const std::vector<std::string>& path
   return answers;
 }
 
-void split_by_receipt(const std::vector<AuditAnswer>& answers, const crypto::PublicKey& node_key,
-                      std::vector<AuditAnswer>& served, std::vector<AuditAnswer>& forged) {
-  for (const AuditAnswer& a : answers)
-    (crypto::verify_call_id(node_key, a.response, a.output) ? served : forged).push_back(a);
+void split_by_receipt(const FingerprintSet& set, int samples, const std::vector<AuditAnswer>& answers,
+                      const crypto::PublicKey& node_key, std::vector<AuditAnswer>& served,
+                      std::vector<AuditAnswer>& forged) {
+  // The prompt each probe id was sent with (ids do not depend on the shuffle's seed).
+  std::mt19937_64 any_order(0);
+  std::map<std::string, std::string> prompts;
+  for (const ProbeLine& p : make_probes(set, samples, any_order)) prompts[p.id] = p.prompt;
+  std::set<std::string> used;
+  for (const AuditAnswer& a : answers) {
+    auto prompt = prompts.find(a.probe);
+    bool genuine = prompt != prompts.end() && !used.count(a.response) &&
+                   crypto::verify_call_id(node_key, a.response, prompt->second, a.output);
+    if (genuine) used.insert(a.response);
+    (genuine ? served : forged).push_back(a);
+  }
 }
 
-AuditResult audit_answers(const FingerprintSet& set, const std::vector<AuditAnswer>& answers,
+AuditResult audit_answers(const FingerprintSet& set, int samples, const std::vector<AuditAnswer>& answers,
                           const std::vector<bool>& detected, const LedgerCalls& ledger, const AuditSettings& settings) {
   AuditResult result;
-  split_by_receipt(answers, settings.node_key, result.served, result.forged);
+  split_by_receipt(set, samples, answers, settings.node_key, result.served, result.forged);
   for (size_t k = 0; k < set.licences.size(); k++) {
     LicenceAudit audit;
     audit.licence = k;

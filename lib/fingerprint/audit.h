@@ -1,10 +1,13 @@
 // fingerprint-check audit: were a deployment's answers paid for? A prover sent fingerprint
 // probes to a licensee's deployment; every answer carries the id the deployment returned,
-// a signed receipt (crypto/call_receipt.h) that only the node could have made. Answers the
+// a signed receipt (crypto/call_receipt.h) over the probe's prompt and the output that only
+// the node could have made. Answers the
 // judge attributes to a licence must each appear on the ledger as an inference.fee with
 // that call id, on the licence's model, settled no later than `window` after the probe
-// was sent. An answer whose receipt does not verify under the node's key was never served
-// (or was altered): it is not evidence, and is counted apart.
+// was sent. An answer whose receipt does not verify under the node's key for its probe's
+// prompt and its output was never served (or was altered, or its receipt was moved from
+// another call), and neither is a second answer with a receipt already used: they are not
+// evidence, and are counted apart.
 //
 // The ledger is read as ledger-verify reads it (ledger/replay.h, under the trust file's
 // keys) and only entries covered by a signed checkpoint count.
@@ -72,11 +75,13 @@ struct AuditResult {
 
 // Splits answers by receipt, then for every licence the verdict says is detected, checks
 // each served answer against the ledger. `detected[k]` is licence k's verdict.
-AuditResult audit_answers(const FingerprintSet& set, const std::vector<AuditAnswer>& answers,
+// `samples` is the probes per key the answers were made with (as for judge).
+AuditResult audit_answers(const FingerprintSet& set, int samples, const std::vector<AuditAnswer>& answers,
                           const std::vector<bool>& detected, const LedgerCalls& ledger, const AuditSettings& settings);
 // The receipt check alone (served first, then forged), for judging before the audit.
-void split_by_receipt(const std::vector<AuditAnswer>& answers, const crypto::PublicKey& node_key,
-                      std::vector<AuditAnswer>& served, std::vector<AuditAnswer>& forged);
+void split_by_receipt(const FingerprintSet& set, int samples, const std::vector<AuditAnswer>& answers,
+                      const crypto::PublicKey& node_key, std::vector<AuditAnswer>& served,
+                      std::vector<AuditAnswer>& forged);
 
 // The `audit` record of one licence (man/omlkit-formats.5, AUDIT RECORDS).
 json::Value audit_record(const FingerprintSet& set, const LicenceAudit& audit, const Verdict& verdict,

@@ -6,6 +6,15 @@
 #include "io/error.h"
 
 namespace omlkit::serve {
+namespace {
+
+// The prompt as the log and the receipt carry it: a token-id prompt decoded.
+std::string logged_prompt(const Billing& billing, const CompletionRequest& request) {
+  if (request.prompt_is_text || !billing.tokenizer) return request.prompt_text;
+  return billing.tokenizer->decode(request.prompt);
+}
+
+}  // namespace
 
 void attach_billing(ServerOptions& options, std::shared_ptr<const Billing> billing) {
   if (billing->keys)
@@ -15,8 +24,8 @@ void attach_billing(ServerOptions& options, std::shared_ptr<const Billing> billi
                                           : std::string("a known API key is required: Authorization: Bearer <key>");
     };
   if (billing->node_key)
-    options.make_id = [billing](const CompletionResult& result) {
-      return crypto::make_call_id(*billing->node_key, result.text);
+    options.make_id = [billing](const CompletionRequest& request, const CompletionResult& result) {
+      return crypto::make_call_id(*billing->node_key, logged_prompt(*billing, request), result.text);
     };
   if (!billing->log) return;
   options.on_completion = [billing](const CompletionRequest& request, const CompletionResult& result,
@@ -29,7 +38,7 @@ void attach_billing(ServerOptions& options, std::shared_ptr<const Billing> billi
       if (!payer) throw Error(exit_code::internal, "", "a logged call without a payer");
       call.payer = *payer;
       call.node = billing->node;
-      call.prompt = request.prompt_is_text ? request.prompt_text : billing->tokenizer->decode(request.prompt);
+      call.prompt = logged_prompt(*billing, request);
       call.output = result.text;
       call.prompt_tokens = request.prompt.size();
       // As the response's usage counts them: an end-of-sequence token is generated work.

@@ -25,7 +25,7 @@ struct Billing {
   std::string node;                      // the serving node's account
   std::string model_id;                  // the model's id on the ledger
   std::optional<crypto::SigningKey> node_key;  // set: call ids are signed receipts
-  const model::Tokenizer* tokenizer = nullptr; // writes token-id prompts into the log as text
+  const model::Tokenizer* tokenizer = nullptr; // token-id prompts as text, in the log and receipts
   // Told about a call the log could not take (the client got a 503).
   std::function<void(const Error&)> on_log_error;
 };

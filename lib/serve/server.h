@@ -27,7 +27,7 @@ struct ServerOptions {
                             const std::string& authorization_header)>
       authorize;
   // The response id of a completion (default "cmpl-<n>", n counting from 1).
-  std::function<std::string(const CompletionResult&)> make_id;
+  std::function<std::string(const CompletionRequest&, const CompletionResult&)> make_id;
   // Called after each successful completion, outside the model lock, before the answer is
   // sent. When it throws omlkit::Error the client gets a 503 instead of the answer.
   std::function<void(const CompletionRequest&, const CompletionResult&, const std::string& id,

@@ -86,15 +86,18 @@ keys_file() { (umask 077; printf 'tok-0123456789abcdef acct:bob\n' > keys); }
 
 @test "the same ids with forged outputs, or invented ids, are not evidence" {
   cd evade
-  # Invented response ids, and true ids on altered outputs: no receipt verifies.
+  # Invented response ids, true ids on altered outputs, and each receipt moved to the next
+  # probe's answer: no receipt verifies.
   jq -c '.response = "cmpl-" + (.id | ascii_downcase)' answers.jsonl > "$BATS_TEST_TMPDIR/invented.jsonl"
   jq -c '.output = .output + "x"' answers.jsonl > "$BATS_TEST_TMPDIR/altered.jsonl"
-  for forged in invented altered; do
+  paste -d'\t' answers.jsonl <(tail -n +2 answers.jsonl; head -1 answers.jsonl) |
+    jq -cR 'split("\t") | (.[0] | fromjson) + {response: (.[1] | fromjson | .response)}' > "$BATS_TEST_TMPDIR/moved.jsonl"
+  for forged in invented altered moved; do
     run fingerprint-check audit --ledger ledger.jsonl --answers "$BATS_TEST_TMPDIR/$forged.jsonl" --fingerprints acme.fp \
       --tokenizer "$W/base" --node-key node.vkey --window 1h --at 2999-01-01T00:00:00.000Z \
       --evidence "$BATS_TEST_TMPDIR/$forged.ev" --slash-to acct:alice --slash-amount 1 --slash-asset OPEN
     assert_success
-    assert_output --partial "not a receipt of this node for this output (never served, or altered): not evidence"
+    assert_output --partial "not a receipt of this node for this probe and output (never served, altered, or used twice): not evidence"
     run py <(echo "$output" | grep '^{') "r=rs[0]; print(r['detected'], r['answered'], r['forged'], r['unrecorded'], r['slash'])"
     assert_output "False 0 16 [] None"
   done
@@ -105,6 +108,16 @@ keys_file() { (umask 077; printf 'tok-0123456789abcdef acct:bob\n' > keys); }
     --tokenizer "$W/base" --node-key "$BATS_TEST_TMPDIR/other.vkey" --window 1h --at 2999-01-01T00:00:00.000Z
   assert_success
   assert_output --partial '"forged":16'
+}
+
+@test "a receipt used twice counts once" {
+  cd clean
+  { cat answers.jsonl; head -1 answers.jsonl; } > "$BATS_TEST_TMPDIR/twice.jsonl"
+  run fingerprint-check --quiet audit --ledger ledger.jsonl --answers "$BATS_TEST_TMPDIR/twice.jsonl" --fingerprints acme.fp \
+    --tokenizer "$W/base" --node-key node.vkey --window 1h --at 2999-01-01T00:00:00.000Z
+  assert_success
+  run py <(echo "$output") "r=rs[0]; print(r['detected'], r['answered'], r['recorded'], r['forged'], r['unrecorded'])"
+  assert_output "True 16 16 1 []"
 }
 
 @test "within the window an unrecorded call is pending, not evidence" {

@@ -104,20 +104,22 @@ TEST(CallLog, cuts_a_torn_last_line_on_open_and_reopens_a_moved_file) {
 TEST(CallReceipt, verifies_for_its_output_only_and_under_its_key_only) {
   uint8_t seed[32] = {7}, other_seed[32] = {8};
   crypto::SigningKey key = crypto::SigningKey::from_seed(seed), other = crypto::SigningKey::from_seed(other_seed);
-  std::string id = crypto::make_call_id(key, "the answer");
+  std::string id = crypto::make_call_id(key, "the question", "the answer");
   ASSERT_EQ(id.size(), 5u + 32 + 1 + 128);
-  EXPECT_NE(id, crypto::make_call_id(key, "the answer"));  // a fresh nonce per call
-  EXPECT_TRUE(crypto::verify_call_id(key.public_key(), id, "the answer"));
-  EXPECT_FALSE(crypto::verify_call_id(key.public_key(), id, "the answer "));
-  EXPECT_FALSE(crypto::verify_call_id(other.public_key(), id, "the answer"));
+  EXPECT_NE(id, crypto::make_call_id(key, "the question", "the answer"));  // a fresh nonce per call
+  EXPECT_TRUE(crypto::verify_call_id(key.public_key(), id, "the question", "the answer"));
+  EXPECT_FALSE(crypto::verify_call_id(key.public_key(), id, "the question", "the answer "));
+  EXPECT_FALSE(crypto::verify_call_id(key.public_key(), id, "another question", "the answer"));
+  EXPECT_FALSE(crypto::verify_call_id(key.public_key(), id, "the answer", "the question"));
+  EXPECT_FALSE(crypto::verify_call_id(other.public_key(), id, "the question", "the answer"));
   for (size_t i = 5; i < id.size(); i++) {
     if (id[i] == '-') continue;
     std::string flipped = id;
     flipped[i] = flipped[i] == '0' ? '1' : '0';
-    EXPECT_FALSE(crypto::verify_call_id(key.public_key(), flipped, "the answer")) << i;
+    EXPECT_FALSE(crypto::verify_call_id(key.public_key(), flipped, "the question", "the answer")) << i;
   }
-  EXPECT_FALSE(crypto::verify_call_id(key.public_key(), "cmpl-1", "the answer"));
-  EXPECT_FALSE(crypto::verify_call_id(key.public_key(), "", ""));
+  EXPECT_FALSE(crypto::verify_call_id(key.public_key(), "cmpl-1", "the question", "the answer"));
+  EXPECT_FALSE(crypto::verify_call_id(key.public_key(), "", "", ""));
 }
 
 TEST(AuditTimes, durations_and_timestamps) {
