@@ -3,11 +3,16 @@
 // (digest), random initialisation (init), and the token context (tokenize, detokenize).
 // JSON lines in, JSON lines out; see man/model-run.1. The engine and the subcommands are
 // lib/model (model_run.h); this file parses flags.
+#include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
+#include <thread>
 
 #include "common/tool.h"
 #include "eval/command.h"
@@ -17,6 +22,8 @@
 #include "model/digest.h"
 #include "model/init.h"
 #include "model/model_run.h"
+#include "money/account_name.h"
+#include "serve/billing.h"
 #include "serve/server.h"
 
 using namespace omlkit;
@@ -55,13 +62,69 @@ int run_evaluate(Engine& engine, const eval::EvaluateCommand& command, io::Outpu
 
 // model-run serve: binds, prints {"listening":URL,"model":NAME} on stdout, serves until killed.
 // Text prompts take the engine's token context (--chat, --no-special-tokens), as generate's do.
-int serve_model(Engine& engine, const std::string& model_dir, std::string name, serve::ServerOptions options) {
+// Billing flags as given; turned into serve::Billing once the model is loaded.
+struct BillingFlags {
+  std::string api_keys, call_log, price, node, model_id, node_key;
+};
+
+// SIGHUP reopens the call log (rotation). Libraries start threads before main (OpenBLAS's
+// pool), so a blocked mask and sigwait would miss them: the handler, on whatever thread it
+// runs, writes one byte to a pipe (async-signal-safe), and one thread reads it and reopens.
+int sighup_pipe[2] = {-1, -1};
+
+void on_sighup(int) {
+  char byte = 1;
+  (void)!::write(sighup_pipe[1], &byte, 1);
+}
+
+void reopen_on_sighup(std::shared_ptr<serve::CallLog> log) {
+  if (::pipe2(sighup_pipe, O_CLOEXEC) != 0) throw Error(exit_code::internal, "", "cannot make the SIGHUP pipe");
+  struct sigaction action {};
+  action.sa_handler = on_sighup;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  ::sigaction(SIGHUP, &action, nullptr);
+  std::thread([log] {
+    char byte;
+    while (true) {
+      ssize_t n = ::read(sighup_pipe[0], &byte, 1);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;
+      try {
+        log->reopen();
+        if (log->cut_bytes()) tool::warn(log->path(), "cut a torn last line of " + std::to_string(log->cut_bytes()) + " bytes");
+      } catch (const Error& e) {
+        tool::error(e.where(), std::string(e.what()) + " (still writing to the previous file)");
+      }
+    }
+  }).detach();
+}
+
+int serve_model(Engine& engine, const std::string& model_dir, std::string name, serve::ServerOptions options,
+                const BillingFlags& flags) {
   if (name.empty()) name = std::filesystem::path(model_dir).lexically_normal().filename().string();
   if (name.empty()) name = std::filesystem::path(model_dir).lexically_normal().parent_path().filename().string();
   const TokenContext& context = engine.context();
   context.encode_prompt("");  // a --chat template this tokenizer cannot express fails here, not per request
   serve::ServedModel served{name, &engine.model(), &context.tokenizer(),
                             [&context](std::string_view text) { return context.encode_prompt(text); }, 1024};
+  auto billing = std::make_shared<serve::Billing>();
+  if (!flags.api_keys.empty()) billing->keys = std::make_shared<serve::ApiKeys>(serve::ApiKeys::load(flags.api_keys));
+  if (!flags.node_key.empty()) billing->node_key = crypto::SigningKey::load_pem(flags.node_key);
+  billing->tokenizer = &context.tokenizer();
+  if (!flags.call_log.empty()) {
+    billing->price = serve::parse_price(flags.price);
+    billing->node = flags.node;
+    billing->model_id = flags.model_id.empty() ? name : flags.model_id;
+    billing->tokenizer = &context.tokenizer();
+    billing->log = std::make_shared<serve::CallLog>(flags.call_log);
+    if (billing->log->cut_bytes())
+      tool::warn(flags.call_log, "cut a torn last line of " + std::to_string(billing->log->cut_bytes()) +
+                                     " bytes (a call that crashed before its answer was sent)");
+    billing->on_log_error = [](const Error& e) { tool::error(e.where(), std::string(e.what()) + " (answered 503)"); };
+    reopen_on_sighup(billing->log);
+  }
+  serve::attach_billing(options, billing);
   serve::CompletionServer server(served, options);
   server.bind();
   io::Output out(STDOUT_FILENO);
@@ -183,8 +246,22 @@ int main(int argc, char** argv) {
   serve->add_option("--host", serve_options.host, "Address to listen on (default 127.0.0.1: this machine only)");
   serve->add_option("--port", serve_options.port, "TCP port; 0 picks a free one")->check(CLI::Range(0, 65535))->required();
   serve->add_option("--name", served_name, "Model name in requests and /v1/models (default: the folder's name)");
+  BillingFlags billing_flags;
+  serve->add_option("--api-keys", billing_flags.api_keys, "File of \"<token> <payer account>\" lines (mode 0600): 401 without one");
+  serve->add_option("--call-log", billing_flags.call_log, "Append one call record per answered request here (SIGHUP reopens)");
+  serve->add_option("--price", billing_flags.price, "With --call-log: ASSET:AMOUNT, base units per prompt and output token");
+  serve->add_option("--node", billing_flags.node, "With --call-log: the serving node's account");
+  serve->add_option("--model-id", billing_flags.model_id, "With --call-log: the model's id on the ledger (default: --name)");
+  serve->add_option("--node-key", billing_flags.node_key, "Ed25519 PEM key: call ids become signed receipts");
 
   return tool::run(app, argc, argv, [&] {
+    if (*serve && !billing_flags.call_log.empty() &&
+        (billing_flags.api_keys.empty() || billing_flags.price.empty() || billing_flags.node.empty()))
+      throw Error(exit_code::usage, "", "--call-log needs --api-keys (the payers), --price and --node");
+    if (*serve && billing_flags.call_log.empty() && (!billing_flags.price.empty() || !billing_flags.node.empty()))
+      throw Error(exit_code::usage, "", "--price and --node only make sense with --call-log");
+    if (*serve && !billing_flags.call_log.empty() && !money::valid_account_name(billing_flags.node))
+      throw Error(exit_code::usage, "", std::string("--node: expected ") + money::account_name_rule);
     if (*digest) return print_digest(digest_dir);
     if (*init) {
       write_random_model(init_config, init_seed, init_out);
@@ -203,7 +280,7 @@ int main(int argc, char** argv) {
     }
     Engine engine(engine_options);
     if (*evaluate) return run_evaluate(engine, evaluate_command, out);
-    if (*serve) return serve_model(engine, engine_options.model_dir, served_name, serve_options);
+    if (*serve) return serve_model(engine, engine_options.model_dir, served_name, serve_options, billing_flags);
     if (*logits) {
       run_logits(engine, inputs, out);
     } else if (*score && !text_file.empty()) {

@@ -130,6 +130,7 @@ void CallAttributor::process(io::LineReader& input, io::Output& out) {
     std::exception_ptr error;
     uint64_t tokens = 0;
     bool call = false;
+    bool torn = false;  // the input's last line, without its '\n'
   };
   std::vector<Item> batch;
   const size_t batch_size = 64 * std::max(1u, options_.threads);
@@ -138,7 +139,14 @@ void CallAttributor::process(io::LineReader& input, io::Output& out) {
     parallel_for(batch.size(), std::max(1u, options_.threads), [&](size_t i) {
       Item& item = batch[i];
       try {
-        json::Value record = json::parse(item.line, item.where);
+        json::Value record;
+        try {
+          record = json::parse(item.line, item.where);
+        } catch (const Error&) {
+          if (!item.torn) throw;
+          throw data_error(item.where, "a torn last line (no final newline, not a whole record: a writer stopped "
+                                       "mid-line); it is not attributed, the calls before it are");
+        }
         const json::Value* type = record.is_object() ? record.find("type") : nullptr;
         if (!type || !type->is_string() || type->text() != "call") {
           if (options_.pass_through && type) {
@@ -176,6 +184,7 @@ void CallAttributor::process(io::LineReader& input, io::Output& out) {
     Item& item = batch.emplace_back();
     item.where = input.where();
     item.line = line;
+    item.torn = input.ended_without_newline();
     if (batch.size() >= batch_size) run_batch();
   }
   run_batch();

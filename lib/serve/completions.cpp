@@ -48,6 +48,7 @@ CompletionRequest parse_completion_request(std::string_view text, const ServedMo
   if (prompt.is_array() && prompt.size() == 1 && (prompt[0].is_string() || prompt[0].is_array())) prompt = prompt[0];
   const int V = served.model->config().vocab_size;
   if (prompt.is_string()) {
+    r.prompt_text = prompt.get<std::string>();
     r.prompt = served.encode_prompt ? served.encode_prompt(prompt.get<std::string>())
                                     : served.tokenizer->encode(prompt.get<std::string>(), true);
   } else if (prompt.is_array()) {

@@ -37,6 +37,7 @@ class RequestError : public std::runtime_error {
 struct CompletionRequest {
   std::vector<int32_t> prompt;  // token ids, the exact context the model runs on
   bool prompt_is_text = true;
+  std::string prompt_text;      // the prompt as sent (a text prompt), else empty
   int max_tokens = 16;
   float temperature = 1.0f;
   float top_p = 1.0f;

@@ -38,6 +38,9 @@ CompletionServer::CompletionServer(ServedModel served, ServerOptions options) : 
   const int threads = std::max(1, s->options.threads);
   s->http.new_task_queue = [threads] { return new httplib::ThreadPool(size_t(threads)); };
   s->http.set_payload_max_length(8u << 20);
+  // Headers and body go out in separate writes: with Nagle's algorithm the body waits for
+  // the client's delayed ACK of the headers (up to 40 ms on Linux) on every keep-alive call.
+  s->http.set_tcp_nodelay(true);
   // cpp-httplib's default also sets SO_REUSEPORT, which lets a second server bind the same
   // port and silently take half the requests; a busy port must be an error instead.
   s->http.set_socket_options([](socket_t sock) {
@@ -66,9 +69,16 @@ CompletionServer::CompletionServer(ServedModel served, ServerOptions options) : 
         std::lock_guard<std::mutex> hold(s->model_lock);
         result = complete(s->served, request);
       }
-      std::string id = "cmpl-" + std::to_string(s->next_id.fetch_add(1));
+      std::string id = s->options.make_id ? s->options.make_id(request, result) : "cmpl-" + std::to_string(s->next_id.fetch_add(1));
+      if (s->options.on_completion) {
+        try {
+          s->options.on_completion(request, result, id, req.get_header_value("Authorization"));
+        } catch (const Error&) {
+          send_error(res, 503, "this server could not record the call, so it does not answer it");
+          return;
+        }
+      }
       res.set_content(completion_response_body(s->served, request, result, id, unix_now()), "application/json");
-      if (s->options.on_completion) s->options.on_completion(request, result, id);
     } catch (const RequestError& e) {
       send_error(res, e.status(), e.what());
     } catch (const Error& e) {

@@ -3,9 +3,10 @@
 // a time on the model (a Transformer is not thread-safe) while connections are accepted
 // concurrently.
 //
-// Extension points for what a deployment adds later (API keys, a call log): `authorize`
-// runs before every route and may refuse a request; `on_completion` sees every answered
-// completion. Both are plain callbacks so that lib/serve stays free of policy.
+// Extension points for what a deployment adds (API keys, a call log): `authorize` runs
+// before every route and may refuse a request; `make_id` names each completion; and
+// `on_completion` sees every completion before its answer is sent, and may refuse to let
+// it go out. They are plain callbacks so that lib/serve stays free of policy.
 #pragma once
 
 #include <functional>
@@ -25,8 +26,13 @@ struct ServerOptions {
   std::function<std::string(const std::string& method, const std::string& path,
                             const std::string& authorization_header)>
       authorize;
-  // Called after each successful completion, outside the model lock.
-  std::function<void(const CompletionRequest&, const CompletionResult&, const std::string& id)> on_completion;
+  // The response id of a completion (default "cmpl-<n>", n counting from 1).
+  std::function<std::string(const CompletionRequest&, const CompletionResult&)> make_id;
+  // Called after each successful completion, outside the model lock, before the answer is
+  // sent. When it throws omlkit::Error the client gets a 503 instead of the answer.
+  std::function<void(const CompletionRequest&, const CompletionResult&, const std::string& id,
+                     const std::string& authorization_header)>
+      on_completion;
 };
 
 class CompletionServer {
