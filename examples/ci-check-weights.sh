@@ -35,4 +35,4 @@ status=0
 "$REPO/examples/ci/check-release.sh" release/model > verdicts.jsonl || status=$?
 jq -c '{licensee, detected, matched, tested, p_value}' verdicts.jsonl
 echo "check-release.sh: exit $status"
-[ "$status" -eq 1 ]
+[ "$status" -eq 1 ] || exit 1

@@ -72,7 +72,8 @@ status=0
 ledger-append --ledger ledger.jsonl --key key.pem day-1.settlement.jsonl > /dev/null 2> refused.txt || status=$?
 cat refused.txt
 echo "ledger-append: exit $status; the ledger still has $lines lines: $(wc -l < ledger.jsonl)"
-[ "$status" -ne 0 ] && [ "$lines" -eq "$(wc -l < ledger.jsonl)" ]
+[ "$status" -eq 65 ] || exit 1
+[ "$lines" -eq "$(wc -l < ledger.jsonl)" ] || exit 1
 
 say "4. The audit: every settlement recomputed from its calls; the settled fees equal per-call entries'"
 ledger-verify -q --trust trust ledger.jsonl
@@ -87,5 +88,5 @@ earned() {  # LEDGER
 }
 earned ledger.jsonl > settled-earnings.txt
 earned per-call.jsonl > per-call-earnings.txt
-cmp settled-earnings.txt per-call-earnings.txt &&
-  echo "earnings from $((days * per_day)) calls: the same to the unit, settled or one entry per call"
+cmp settled-earnings.txt per-call-earnings.txt
+echo "earnings from $((days * per_day)) calls: the same to the unit, settled or one entry per call"

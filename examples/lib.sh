@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared set-up for the scripts in examples/: source it, do not run it.
 #
 #   . "$(dirname "$0")/lib.sh"
@@ -35,7 +36,7 @@ work_in() {
     WORK=$(mktemp -d)
     on_exit "rm -rf '$WORK'"
   fi
-  cd "$WORK"
+  cd "$WORK" || return
 }
 
 # new_key FILE: an Ed25519 signing key, readable by its owner only.
@@ -84,6 +85,7 @@ JSON
 # GPT-2's tokenizer from ../shared/models when present, else a nearly byte-level one shipped
 # in tests/, on which 12 tokens are about two words.
 pick_tokenizer() {
+  # shellcheck disable=SC2034  # set for the scripts that source this file
   TOKENIZER="${OMLKIT_SHARED:-$REPO/../shared}/models/gpt2-small/tokenizer.json"
   MIN_SPAN=8
   if [ ! -f "$TOKENIZER" ]; then

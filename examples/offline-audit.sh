@@ -56,18 +56,20 @@ rejected() {  # LEDGER [OPTIONS...]
 say "4. A copy with one digit changed in a fee"
 line=$(grep -n '"call":"c-7"' operator/ledger.jsonl | cut -d: -f1)
 sed "${line}s/\"amount\":\"-17777\"/\"amount\":\"-17778\"/" operator/ledger.jsonl > auditor/tampered.jsonl
-! cmp -s operator/ledger.jsonl auditor/tampered.jsonl
+if cmp -s operator/ledger.jsonl auditor/tampered.jsonl; then echo "offline-audit.sh: nothing was changed" >&2; exit 1; fi
 rejected auditor/tampered.jsonl
 
 say "5. A copy re-written and re-signed end to end by someone without the operator's key"
 new_key forger.pem
 { setup_entries; jq -c 'select(.type == "inference.fee") | {type, body}' operator/ledger.jsonl; } |
   ledger-append --ledger auditor/forged.jsonl --key forger.pem --origin example.org/ledger > /dev/null
-ledger-verify -q auditor/forged.jsonl && echo "(valid on its own: without a trust file the genesis key is trusted)"
+ledger-verify -q auditor/forged.jsonl
+echo "(valid on its own: without a trust file the genesis key is trusted)"
 rejected auditor/forged.jsonl
 
 say "6. The operator re-writes week 1 (call c-3 taken out) and re-signs it all with its own key"
 { setup_entries; jq -c 'select(.type == "inference.fee" and .body.call != "c-3") | {type, body}' operator/ledger.jsonl; } |
   ledger-append --ledger auditor/rewritten.jsonl --key operator/ops.pem --origin example.org/ledger > /dev/null
-ledger-verify -q --trust auditor/trust auditor/rewritten.jsonl && echo "(valid on its own, signed by the operator...)"
+ledger-verify -q --trust auditor/trust auditor/rewritten.jsonl
+echo "(valid on its own, signed by the operator...)"
 rejected auditor/rewritten.jsonl --trusted auditor/kept-checkpoint.json

@@ -79,8 +79,10 @@ say "5. The merged output, appended by the single writer, against the single-pro
 cp base.jsonl ledger.jsonl
 ledger-append --ledger ledger.jsonl --key key.pem merged.jsonl > /dev/null
 ledger-verify -q --trust trust ledger.jsonl
-cmp merged.jsonl single.jsonl && echo "merged output: the same $(wc -l < merged.jsonl) inference.fee entries, byte for byte"
+cmp merged.jsonl single.jsonl
+echo "merged output: the same $(wc -l < merged.jsonl) inference.fee entries, byte for byte"
 ledger-verify -q --trust trust --balances single-ledger.jsonl > single-balances.jsonl
 ledger-verify -q --trust trust --balances ledger.jsonl > balances.jsonl
 cat balances.jsonl
-cmp balances.jsonl single-balances.jsonl && echo "balances: equal to the single-process run's"
+cmp balances.jsonl single-balances.jsonl
+echo "balances: equal to the single-process run's"
