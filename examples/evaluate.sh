@@ -9,8 +9,7 @@
 # The child is fine-tuned on ../shared/models/heldout.txt (or OMLKIT_TRAIN_TEXT).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-BIN=${OMLKIT_BIN:-$here/../bin}
-PATH="$BIN:$PATH"
+. "$here/lib.sh"
 MODEL=${OMLKIT_MODEL:-$here/../../shared/models/gpt2-small}
 SUITE=${OMLKIT_SUITE:-$here/suites/git-relnotes.jsonl}
 TRAIN_TEXT=${OMLKIT_TRAIN_TEXT:-$here/../../shared/models/heldout.txt}
@@ -19,9 +18,7 @@ for f in "$MODEL/tokenizer.json" "$SUITE" "$TRAIN_TEXT"; do
 done
 MODEL=$(cd "$MODEL" && pwd) SUITE=$(cd "$(dirname "$SUITE")" && pwd)/$(basename "$SUITE")
 TRAIN_TEXT=$(cd "$(dirname "$TRAIN_TEXT")" && pwd)/$(basename "$TRAIN_TEXT")
-work=${OMLKIT_WORK:-$(mktemp -d)}
-[ -n "${OMLKIT_WORK:-}" ] || trap 'rm -rf "$work"' EXIT
-cd "$work"
+work_in "${OMLKIT_WORK:-}"
 
 # The digest a model.register entry names: the one every evaluation of the weights records.
 digest_of() { jq -r .details.model_digest "$1"; }
@@ -33,24 +30,15 @@ show() { jq -c '{evaluation, model, score, overall: .details.overall,
                  tasks: [.details.tasks[] | {task, metric, score, metrics}]}' "$1"; }
 
 # 1. A ledger with the OPEN asset and a funded reward pool; rewards by score tier.
-openssl genpkey -algorithm ed25519 -out key.pem 2>/dev/null
+new_key key.pem
 cat > setup.jsonl <<'JSON'
 {"type":"asset.declare","body":{"asset":"OPEN","decimals":6,"issuer":"acct:treasury"}}
 {"type":"transfer","body":{"transfer":"fund-rewards","postings":[{"account":"acct:treasury","asset":"OPEN","amount":"-1000000"},{"account":"acct:rewards","asset":"OPEN","amount":"1000000"}]}}
 JSON
 ledger-append --ledger ledger.jsonl --key key.pem --origin example.org/evaluate setup.jsonl > /dev/null
-cat > policy.json <<'JSON'
-{"v": 1,
- "shares":   {"protocol": 500, "node": 1500, "provers": 500, "lineage": 5000, "data": 2500},
- "accounts": {"protocol": "acct:protocol", "provers": "acct:provers"},
- "lineage":  {"mode": "geometric", "keep": 6000},
- "no_data":  {"category": "lineage"},
- "assets":   {"OPEN": {"min_fee": "1000"}},
- "rewards":  {"pool": "acct:rewards", "asset": "OPEN",
-              "tiers": [{"min_score": 60, "owner": "50000", "evaluator": "5000"},
-                        {"min_score": 40, "owner": "20000", "evaluator": "2000"},
-                        {"min_score": 0,  "owner": "1000",  "evaluator": "100"}]}}
-JSON
+fee_policy | jq '.rewards = {pool: "acct:rewards", asset: "OPEN",
+  tiers: [{min_score: 60, owner: "50000", evaluator: "5000"}, {min_score: 40, owner: "20000", evaluator: "2000"},
+          {min_score: 0, owner: "1000", evaluator: "100"}]}' > policy.json
 
 # 2. The base model: evaluated (off the ledger), registered under its digest, rewarded.
 echo "== evaluate the base model ($MODEL)"

@@ -2,31 +2,21 @@
 # Paying everyone behind an inference call: attribution records -> split-fees -> the ledger.
 #
 # Makes a scratch ledger with an asset and funded payers, splits three calls' fees by a
-# policy (per call, then as one settlement), pays two evaluation rewards, and has
-# ledger-verify recompute every split and print the balances.
+# policy (one entry per call, then the same calls as one settlement entry), pays two
+# evaluation rewards, and has ledger-verify recompute every split and print the balances.
+# examples/daily-settlement.sh settles a day's calls in batches and pays the accounts out.
 set -euo pipefail
-BIN=${OMLKIT_BIN:-$(cd "$(dirname "$0")/.." && pwd)/bin}
-PATH="$BIN:$PATH"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
+. "$(dirname "$0")/lib.sh"
+work_in
 
-# 1. The fee policy: 5% protocol, 15% inference node, 5% provers, 50% the model family
-#    (each generation keeps 60% and passes 40% up), 25% the data contributors.
-cat > policy.json <<'JSON'
-{"v": 1,
- "shares":   {"protocol": 500, "node": 1500, "provers": 500, "lineage": 5000, "data": 2500},
- "accounts": {"protocol": "acct:protocol", "provers": "acct:provers"},
- "lineage":  {"mode": "geometric", "keep": 6000},
- "no_data":  {"category": "lineage"},
- "assets":   {"OPEN": {"min_fee": "1000"}},
- "rewards":  {"pool": "acct:rewards", "asset": "OPEN",
-              "tiers": [{"min_score": 90, "owner": "5000", "evaluator": "500"},
-                        {"min_score": 50, "owner": "1000", "evaluator": "100"}]}}
-JSON
+# 1. The fee policy (lib.sh): 5% protocol, 15% inference node, 5% provers, 50% the model
+#    family (each generation keeps 60% and passes 40% up), 25% the data contributors; and
+#    evaluation rewards from acct:rewards by score tier.
+fee_policy | jq '.rewards = {pool: "acct:rewards", asset: "OPEN",
+  tiers: [{min_score: 90, owner: "5000", evaluator: "500"}, {min_score: 50, owner: "1000", evaluator: "100"}]}' > policy.json
 
 # 2. A ledger: the OPEN asset, money for the payer and the reward pool, the model.
-(umask 077; openssl genpkey -algorithm ed25519 -out key.pem 2>/dev/null)
+new_key key.pem
 cat > setup.jsonl <<'JSON'
 {"type":"asset.declare","body":{"asset":"OPEN","decimals":6,"issuer":"acct:treasury"}}
 {"type":"transfer","body":{"transfer":"fund-bob","postings":[{"account":"acct:treasury","asset":"OPEN","amount":"-10000000"},{"account":"acct:bob","asset":"OPEN","amount":"10000000"}]}}

@@ -3,25 +3,15 @@
 #
 # Run it from anywhere; it works in a scratch directory and prints what it does.
 set -euo pipefail
-BIN=${OMLKIT_BIN:-$(cd "$(dirname "$0")/.." && pwd)/bin}
-PATH="$BIN:$PATH"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-say() { printf '\n== %s\n' "$*"; }
+. "$(dirname "$0")/lib.sh"
+work_in
 
-say "1. The operator's signing key, and a trust file naming it"
-(umask 077; openssl genpkey -algorithm ed25519 -out operator.pem 2>/dev/null)
-chmod 600 operator.pem
-ledger-append --print-key --key operator.pem --key-name example.org/ledger | sed 's/$/ */' | tee trust
+say "1. The operator's signing key (mode 0600), and a trust file naming it"
+new_key operator.pem
+trust_file operator.pem example.org/ledger | tee trust
 
 say "2. A new ledger: genesis (written by ledger-append), an asset, money for a payer, two models"
-cat > setup.jsonl <<'JSON'
-{"type":"asset.declare","body":{"asset":"OPEN","decimals":6,"issuer":"acct:treasury"}}
-{"type":"transfer","body":{"transfer":"fund-bob","postings":[{"account":"acct:treasury","asset":"OPEN","amount":"-5000000"},{"account":"acct:bob","asset":"OPEN","amount":"5000000"}]}}
-{"type":"model.register","body":{"model":"m-base","owner":"acct:alice","digest":"sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}}
-{"type":"model.register","body":{"model":"m-chat","owner":"acct:carol","parent":"m-base","digest":"sha256:60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752"}}
-JSON
+setup_entries | tee setup.jsonl
 ledger-append --ledger ledger.jsonl --key operator.pem --origin example.org/ledger setup.jsonl > receipts.jsonl
 cat receipts.jsonl | cut -c1-110
 

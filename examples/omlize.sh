@@ -5,21 +5,13 @@
 # Without MODEL_DIR it makes a tiny model from the repository's fixtures (seconds); with
 # ../shared/models/gpt2-small it takes minutes on 2 cores.
 set -euo pipefail
-REPO=$(cd "$(dirname "$0")/.." && pwd)
-BIN=${OMLKIT_BIN:-$REPO/bin}
-PATH="$BIN:$PATH"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-model=${1:-}
-cd "$work"
-say() { printf '\n== %s\n' "$*"; }
+. "$(dirname "$0")/lib.sh"
+model=${1:+$(cd "$1" && pwd)}
+work_in
 
 if [[ -z "$model" ]]; then
-  model=$work/tiny
-  mkdir "$model"
-  cp "$REPO/tests/fixtures/gpt2-tiny/config.json" "$REPO/tests/fixtures/gpt2-tiny/model.safetensors" "$model/"
-  jq '.model.merges = [] | .model.vocab |= with_entries(select(.value < 256)) | .added_tokens = []' \
-    "$REPO/tests/fuzz/corpus/tokenizer_json/byte_level_gpt2.json" > "$model/tokenizer.json"
+  model=$WORK/tiny
+  tiny_model "$model"
   extra=(--key-len 8 --lr 1e-2)
 else
   extra=()
@@ -37,7 +29,7 @@ omlize --model "$model" --licensee acct:acme --secret owner.secret --count 8 --m
 ls -l acme-copy acme.fingerprints.jsonl
 
 say "3. The ledger: register the base model, then append the grant"
-openssl genpkey -algorithm ed25519 -out operator.pem 2>/dev/null
+new_key operator.pem
 {
   echo "{\"type\":\"model.register\",\"body\":{\"model\":\"m-base\",\"owner\":\"acct:owner\",\"digest\":\"$base\"}}"
   head -n 1 omlize.out

@@ -8,33 +8,17 @@
 # DIR/tampered.html, whose first lines say where the ledger breaks. DIR defaults to a
 # scratch directory removed at the end.
 set -euo pipefail
-BIN=${OMLKIT_BIN:-$(cd "$(dirname "$0")/.." && pwd)/bin}
-PATH="$BIN:$PATH"
-if [ $# -ge 1 ]; then
-  work=$1
-  mkdir -p "$work"
-else
-  work=$(mktemp -d)
-  trap 'rm -rf "$work"' EXIT
-fi
-cd "$work"
+. "$(dirname "$0")/lib.sh"
+work_in "${1:-}"
 
-openssl genpkey -algorithm ed25519 -out operator.pem 2>/dev/null
-chmod 600 operator.pem
-ledger-append --print-key --key operator.pem --key-name example.org/ledger | sed 's/$/ */' > trust
+new_key operator.pem
+trust_file operator.pem example.org/ledger > trust
 day0=1795564800000  # 2026-11-25T00:00:00Z; each day's batch is appended at 09:00 of that day
 append() { ledger-append --ledger ledger.jsonl --key operator.pem --origin example.org/ledger --timestamp "$1" > /dev/null; }
 
-# The fee policy of examples/fees.sh: 5% protocol, 15% node, 5% provers, 50% the model
+# The fee policy of the examples (lib.sh): 5% protocol, 15% node, 5% provers, 50% the model
 # family (each generation keeps 60%), 25% the data contributors.
-cat > policy.json <<'JSON'
-{"v": 1,
- "shares":   {"protocol": 500, "node": 1500, "provers": 500, "lineage": 5000, "data": 2500},
- "accounts": {"protocol": "acct:protocol", "provers": "acct:provers"},
- "lineage":  {"mode": "geometric", "keep": 6000},
- "no_data":  {"category": "lineage"},
- "assets":   {"OPEN": {"min_fee": "1000"}}}
-JSON
+fee_policy > policy.json
 
 # A licence's fingerprints are committed by the Merkle root of their canonical JSON; with
 # one fingerprint the root is that leaf's hash, SHA-256(0x00 || JSON).
