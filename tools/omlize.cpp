@@ -57,6 +57,8 @@ int main(int argc, char** argv) {
   app.add_option("--keep-base-every", o.embed.keep_base_every, "... every this many steps")->check(CLI::Range(1, 100000));
   app.add_option("--target-prob", o.embed.target_prob, "Stop when every response is argmax with this probability")
       ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--margin", o.embed.margin, "... and a logit lead of at least this over the runner-up")
+      ->check(CLI::Range(0.0, 100.0));
   app.add_option("--train-only", o.embed.train_patterns, "Train only tensors matching this glob (repeatable)");
   app.add_option("--pool", o.pool_size, "Draw from a shared pool of M fingerprints (Nasery et al. Def. 5.1)");
   app.add_option("--p", pool_p, "With --pool: probability that each pool fingerprint is in this copy");
