@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 
@@ -18,6 +19,13 @@ using namespace omlkit;
 
 namespace {
 std::atomic<bool> interrupted{false};
+// CLI11's Range lets NaN through (every comparison with NaN is false).
+const CLI::Validator kFinite(
+    [](std::string& text) {
+      double value = std::strtod(text.c_str(), nullptr);
+      return std::isfinite(value) ? std::string() : "expected a finite number, found " + text;
+    },
+    "FINITE");
 void on_signal(int) { interrupted = true; }
 }  // namespace
 
@@ -38,25 +46,27 @@ int main(int argc, char** argv) {
   app.add_option("--model-id", o.model_id, "Registered model id in the grant (default: the base digest)");
   app.add_option("--keys", keys, "english, random, or a file of one key per line");
   app.add_option("--key-len", o.keys.length, "Tokens per key")->check(CLI::Range(2, 128));
-  app.add_option("--key-temperature", o.keys.temperature, "Sampling temperature of English keys")->check(CLI::Range(0.01, 10.0));
+  app.add_option("--key-temperature", o.keys.temperature, "Sampling temperature of English keys")->check(kFinite & CLI::Range(0.01, 10.0));
   app.add_option("--response-len", o.responses.length, "Tokens per response")->check(CLI::Range(1, 64));
   app.add_option("--responses-per-key", o.responses.per_key, "Distinct responses per key")->check(CLI::Range(1, 16));
-  app.add_option("--nucleus", o.responses.nucleus_p, "Perinucleus t: responses start past this mass")->check(CLI::Range(0.0, 0.999));
+  app.add_option("--nucleus", o.responses.nucleus_p, "Perinucleus t: responses start past this mass")->check(kFinite & CLI::Range(0.0, 0.999));
   app.add_option("--nucleus-k", o.responses.k, "Perinucleus k: candidates past the nucleus")->check(CLI::Range(1, 1000));
   app.add_option("--wrapper", o.context.wrapper, "Prompt wrapper with {} for the key (queried and trained)");
   app.add_option("--wrap-prompts", o.wrap_prompts_file, "File of wrappers ({} = key) to train each key in as well");
   app.add_option("--replay", o.replay_file, "Ordinary text replayed in every step (default: base-model samples)");
-  app.add_option("--replay-fraction", o.replay_fraction, "Replay's share of each batch's sequences")->check(CLI::Range(0.0, 0.9));
+  app.add_option("--replay-fraction", o.replay_fraction, "Replay's share of each batch's sequences")->check(kFinite & CLI::Range(0.0, 0.9));
   app.add_option("--replay-len", o.replay_len, "Tokens per replay sequence")->check(CLI::Range(2, 1024));
-  app.add_option("--replay-weight", o.embed.replay_weight, "Weight of the replay loss")->check(CLI::Range(0.0, 100.0));
+  app.add_option("--replay-weight", o.embed.replay_weight, "Weight of the replay loss")->check(kFinite & CLI::Range(0.0, 100.0));
   app.add_option("--heldout", o.heldout_file, "Held-out text for the perplexity check (default: base-model samples)");
-  app.add_option("--lr", o.embed.lr, "AdamW learning rate")->check(CLI::Range(0.0, 1.0));
-  app.add_option("--weight-decay", o.embed.weight_decay, "AdamW weight decay")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--lr", o.embed.lr, "AdamW learning rate")->check(kFinite & CLI::Range(0.0, 1.0));
+  app.add_option("--weight-decay", o.embed.weight_decay, "AdamW weight decay")->check(kFinite & CLI::Range(0.0, 1.0));
   app.add_option("--steps", o.embed.max_steps, "Most optimizer steps")->check(CLI::Range(1, 100000));
-  app.add_option("--keep-base", o.embed.keep_base, "Average weights back toward the base by this much")->check(CLI::Range(0.0, 0.999));
+  app.add_option("--keep-base", o.embed.keep_base, "Average weights back toward the base by this much")->check(kFinite & CLI::Range(0.0, 0.999));
   app.add_option("--keep-base-every", o.embed.keep_base_every, "... every this many steps")->check(CLI::Range(1, 100000));
   app.add_option("--target-prob", o.embed.target_prob, "Stop when every response is argmax with this probability")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(kFinite & CLI::Range(0.0, 1.0));
+  app.add_option("--margin", o.embed.margin, "... and a logit lead of at least this over the runner-up")
+      ->check(kFinite & CLI::Range(0.0, 100.0));
   app.add_option("--train-only", o.embed.train_patterns, "Train only tensors matching this glob (repeatable)");
   app.add_option("--pool", o.pool_size, "Draw from a shared pool of M fingerprints (Nasery et al. Def. 5.1)");
   app.add_option("--p", pool_p, "With --pool: probability that each pool fingerprint is in this copy");

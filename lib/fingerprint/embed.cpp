@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 
 #include "fingerprint/perinucleus.h"
 #include "io/error.h"
@@ -85,10 +86,21 @@ void keep_base(model::Transformer& model, const std::vector<float>& base, double
 
 size_t RecallScore::count() const { return static_cast<size_t>(std::count(recalled.begin(), recalled.end(), 1)); }
 
+double RecallScore::lowest_prob() const { return min_prob.empty() ? 0 : *std::min_element(min_prob.begin(), min_prob.end()); }
+
+double RecallScore::lowest_margin() const {
+  return min_margin.empty() ? 0 : *std::min_element(min_margin.begin(), min_margin.end());
+}
+
+bool RecallScore::passes(double target_prob, double margin) const {
+  return count() == recalled.size() && lowest_prob() >= target_prob && lowest_margin() >= margin;
+}
+
 RecallScore score_recall(model::Transformer& model, const std::vector<FingerprintSequence>& sequences, int micro_batch) {
   RecallScore score;
   score.recalled.assign(sequences.size(), 1);
   score.min_prob.assign(sequences.size(), 1.0);
+  score.min_margin.assign(sequences.size(), std::numeric_limits<double>::infinity());
   const int V = model.config().vocab_size;
   std::vector<float> row(static_cast<size_t>(V));
   for (size_t begin = 0; begin < sequences.size(); begin += size_t(micro_batch)) {
@@ -113,6 +125,10 @@ RecallScore score_recall(model::Transformer& model, const std::vector<Fingerprin
         int32_t argmax = static_cast<int32_t>(std::max_element(row.begin(), row.end()) - row.begin());
         if (argmax != target) score.recalled[i] = 0;
         score.min_prob[i] = std::min(score.min_prob[i], p);
+        float other = -std::numeric_limits<float>::infinity();
+        for (size_t v = 0; v < row.size(); ++v)
+          if (v != size_t(target)) other = std::max(other, row[v]);
+        score.min_margin[i] = std::min(score.min_margin[i], double(row[size_t(target)]) - double(other));
       }
     }
   }
@@ -162,8 +178,9 @@ EmbedResult embed(model::Transformer& model, const std::vector<float>& base,
     model.backend().upload(model.parameter_data(), stored.data(), stored.size());
     RecallScore s = score_recall(model, check, options.micro_batch);
     model.backend().upload(model.parameter_data(), current.data(), current.size());
-    result.min_prob = s.min_prob.empty() ? 0 : *std::min_element(s.min_prob.begin(), s.min_prob.end());
-    return s.count() == check.size() && result.min_prob >= options.target_prob;
+    result.min_prob = s.lowest_prob();
+    result.min_margin = s.lowest_margin();
+    return s.passes(options.target_prob, options.margin);
   };
 
   for (int step = 0; step < options.max_steps; ++step) {
@@ -179,7 +196,6 @@ EmbedResult embed(model::Transformer& model, const std::vector<float>& base,
     result.training_tokens += tokens_per_step;
 
     RecallScore s = score_recall(model, check, options.micro_batch);
-    double min_prob = s.min_prob.empty() ? 0 : *std::min_element(s.min_prob.begin(), s.min_prob.end());
     EmbedProgress progress;
     progress.step = step + 1;
     progress.max_steps = options.max_steps;
@@ -188,7 +204,7 @@ EmbedResult embed(model::Transformer& model, const std::vector<float>& base,
     progress.total = check.size();
     progress.seconds = std::chrono::duration<double>(clock::now() - start).count();
     if (on_step) on_step(progress);
-    if (s.count() == check.size() && min_prob >= options.target_prob && passes_stored()) {
+    if (s.passes(options.target_prob, options.margin) && passes_stored()) {
       result.converged = true;
       break;
     }

@@ -1,8 +1,9 @@
 // Embedding fingerprints by fine-tuning (notes/fingerprinting.md 2.3): full-batch AdamW on
 // the cross-entropy of the response tokens only, plus ordinary text (replay) in every
 // step, with an optional pull back toward the base weights (keep-base), until every
-// fingerprint's response is the greedy answer with probability at least target_prob in
-// the weights as they will be stored (rounded to each tensor's storage dtype).
+// fingerprint's response is the greedy answer with probability at least target_prob and a
+// logit margin of at least `margin` over the runner-up, in the weights as they will be
+// stored (rounded to each tensor's storage dtype).
 //
 // Deterministic: the same model, sequences, options and backend (CPU: the same thread
 // count) give bit-identical weights.
@@ -29,8 +30,10 @@ struct EmbedOptions {
   // Replay's share of the loss: fingerprint loss (mean over response tokens) + replay_weight
   // * replay loss (mean over replay predictions).
   double replay_weight = 1.0;
-  // Stop when every response token is the argmax with at least this probability.
+  // Stop when every response token is the argmax with at least this probability and a
+  // logit (log-probability) lead of at least `margin` over the best other token.
   double target_prob = 0.9;
+  double margin = 0.0;
   std::vector<std::string> train_patterns;  // globs (model/fine_tune.h select_trainable); empty = all
   int micro_batch = 32;                     // sequences per forward (memory bound: B*T*V logits)
 };
@@ -49,14 +52,21 @@ struct EmbedResult {
   double seconds = 0;
   size_t training_tokens = 0;  // tokens through forward+backward, all steps
   double min_prob = 0;         // lowest response-token probability at the end (stored dtype)
+  double min_margin = 0;       // lowest response-token logit lead over the runner-up (stored dtype)
 };
 
-// Per check sequence: whether every response token is the argmax, and the lowest response
-// token probability. Evaluates the model's current weights.
+// Per check sequence: whether every response token is the argmax, the lowest response
+// token probability, and the lowest logit lead of a response token over the best other
+// token (negative where another token wins). Evaluates the model's current weights.
 struct RecallScore {
   std::vector<uint8_t> recalled;
   std::vector<double> min_prob;
+  std::vector<double> min_margin;
   size_t count() const;
+  // Every sequence recalled with probability >= target_prob and margin >= margin.
+  bool passes(double target_prob, double margin) const;
+  double lowest_prob() const;
+  double lowest_margin() const;
 };
 RecallScore score_recall(model::Transformer& model, const std::vector<FingerprintSequence>& sequences, int micro_batch);
 

@@ -288,6 +288,7 @@ OmlizeResult omlize(const OmlizeOptions& o, model::Backend& backend,
   s.set("perplexity", number(copy_ppl));
   s.set("perplexity_change", number(base_ppl > 0 ? copy_ppl / base_ppl - 1 : 0));
   s.set("min_response_prob", number(trained.min_prob));
+  s.set("min_response_margin", number(trained.min_margin));
   s.set("steps", json::Value::integer(trained.steps));
   s.set("training_tokens", json::Value::integer(static_cast<int64_t>(trained.training_tokens)));
   s.set("train_seconds", number(trained.seconds));

@@ -197,6 +197,15 @@ print(n(n(h[0],h[1]),n(h[2],h[3])).hex())")" ]
   [ ! -e c.jsonl ] && [ -z "$(ls -A c)" ]
 }
 
+@test "NaN or out-of-range numbers for the recipe's knobs are usage errors, nothing written" {
+  for opt in "--margin nan" "--margin -1" "--target-prob nan" "--lr nan" "--keep-base nan" "--replay-weight nan" "--nucleus nan"; do
+    run omlize --model tiny --licensee acct:acme --secret secret --count 4 --out c --fingerprints c.jsonl $opt
+    assert_failure 2
+    assert_output --regexp "^omlize: --[a-z-]+: "
+    [ ! -e c ] && [ ! -e c.jsonl ]
+  done
+}
+
 @test "an existing fingerprint file is kept unless --force" {
   echo keep > c.jsonl
   run omlize --model tiny --licensee acct:acme --secret secret --count 4 --out c --fingerprints c.jsonl
