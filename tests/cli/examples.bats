@@ -215,10 +215,22 @@ assert any("check-release.sh" in step.get("run", "") for step in job["steps"])' 
   assert_output --partial "no COMMAND"
 }
 
-@test "demo.sh runs to the end" {
-  run "$REPO/examples/demo.sh"
+@test "demo.sh: the whole story on the shipped model; its ledger verifies and pays everyone" {
+  DEMO_CALLS=40 run "$REPO/examples/demo.sh" out
   assert_success
-  assert_line "demo finished"
+  assert_line "demo finished: the ledger, the copies, the private fingerprint files and report.html are in $SCRATCH/out"
+  # The leaked copy is acme's, the deployment globex's, and every probe answered was paid.
+  assert_line '{"licensee":"acct:acme","tested":16,"matched":16,"p_value":"1.7e-17","detected":true}'
+  assert_line '{"licensee":"acct:globex","tested":16,"matched":16,"p_value":"1.7e-17","detected":true}'
+  assert_line '{"licensee":"acct:globex","answered":32,"recorded":32,"unrecorded":[]}'
+  summary=$(grep -c '^  acct:\|^  collateral:' <<< "$output")
+  run ledger-verify --trust out/trust --balances out/ledger.jsonl
+  assert_success
+  for account in acct:alice acct:carol acct:node-globex acct:protocol collateral:lic-acme; do
+    assert_line --partial "\"account\":\"$account\""
+  done
+  # The summary has one line per account holding OPEN.
+  [ "$summary" -eq "$(grep -c '"asset":"OPEN"' <<< "$output")" ]
 }
 
 @test "evaluate.sh: a base model and its child evaluated, rechecked and rewarded (needs ../shared)" {
