@@ -135,7 +135,7 @@ keys_file() { (umask 077; printf 'tok-0123456789abcdef acct:bob\n' > keys); }
   cp "$W/clean/ledger.open.jsonl" ledger.jsonl
   head -c -40 "$W/clean/calls.served.jsonl" > calls.jsonl   # the last line loses its end
   run --separate-stderr bash -c "attribute --index '$W/clean/data.idx' --ledger ledger.jsonl --quiet calls.jsonl |
-    split-fees --policy '$W/clean/policy.json' | ledger-append --ledger ledger.jsonl --key '$W/clean/ledger.pem' > /dev/null"
+    split-fees --policy '$W/clean/policy.json' | ledger-append --quiet --ledger ledger.jsonl --key '$W/clean/ledger.pem' > /dev/null"
   assert_success
   assert_equal "$stderr" "attribute: calls.jsonl:16: a torn last line (no final newline, not a whole record: a writer stopped mid-line); it is not attributed, the calls before it are"
   [ "$(grep -c '"type":"inference.fee"' ledger.jsonl)" -eq 15 ]
