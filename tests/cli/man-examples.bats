@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
 # The EXAMPLES of the man pages, run as printed (taken from man/*.1 by man_examples) in a
-# directory holding the files they name. The examples of model-run(1), omlize(1) and
-# fingerprint-check(1) need real models: they are run by model-run*.bats, omlize.bats,
-# fingerprint-check.bats and examples/check-deployment.sh.
+# directory holding the files they name. omlize(1)'s run on the model the repository ships;
+# those of model-run(1) and fingerprint-check(1) need ../shared's models or a deployment:
+# they are run by model-run*.bats, fingerprint-check.bats and examples/check-deployment.sh.
 
 load test_helper
 
@@ -79,6 +79,22 @@ attributions() {
   assert_line '{"account":"acct:node-3","asset":"OPEN","balance":"375","type":"balance"}'
   [ -s audit.html ]
   grep -q 'acct:node-3' audit.html
+}
+
+@test "omlize(1) EXAMPLES, on models/relnotes-gpt2" {
+  ln -s "$REPO/models" models
+  new_key ops.pem
+  digest=$(model-run digest models/relnotes-gpt2 | jq -r .digest)
+  printf '{"type":"model.register","body":{"model":"m-base","owner":"acct:alice","digest":"%s"}}\n' "$digest" |
+    ledger-append --ledger ledger.jsonl --key ops.pem --origin example.org/ledger > /dev/null
+  man_examples omlize.1 > examples.sh
+  run bash -euo pipefail examples.sh
+  assert_success
+  assert_line --regexp '"detected":true,.*"licensee":"acct:acme","log10_p_value":[^,]*,"matched":16,'
+  [ "$(stat -c %a acme.fp)" = 600 ]
+  run ledger-verify -q ledger.jsonl
+  assert_success
+  grep -q '"type":"license.grant"' ledger.jsonl
 }
 
 @test "split-fees(1) EXAMPLES" {
