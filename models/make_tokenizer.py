@@ -75,19 +75,8 @@ def learn_merges(word_counts, n_merges):
     return merges
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--vocab', type=int, default=2048, help='total ids, <|endoftext|> included')
-    ap.add_argument('files', nargs='+')
-    args = ap.parse_args()
-    byte_char = dict(bytes_to_unicode())
-    word_counts = collections.Counter()
-    for name in args.files:
-        with open(name, encoding='utf-8') as f:
-            for word in WORDS.findall(f.read()):
-                word_counts[tuple(byte_char[b] for b in word.encode('utf-8'))] += 1
-    merges = learn_merges(word_counts, args.vocab - 257)
-
+def tokenizer_json(merges):
+    """The tokenizer.json of a GPT-2-style byte-level BPE: bytes, then merges, then EOT."""
     vocab = {ch: i for i, (_, ch) in enumerate(bytes_to_unicode())}
     for a, b in merges:
         if a + b not in vocab:  # two merges can spell the same token ("ab c", "a bc")
@@ -108,7 +97,23 @@ def main():
                   'end_of_word_suffix': '', 'fuse_unk': False, 'byte_fallback': False,
                   'vocab': vocab, 'merges': [a + ' ' + b for a, b in merges]},
     }
-    json.dump(tokenizer, sys.stdout, ensure_ascii=False, indent=0)
+    return tokenizer
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--vocab', type=int, default=2048, help='total ids, <|endoftext|> included')
+    ap.add_argument('files', nargs='+')
+    args = ap.parse_args()
+    byte_char = dict(bytes_to_unicode())
+    word_counts = collections.Counter()
+    for name in args.files:
+        with open(name, encoding='utf-8') as f:
+            for word in WORDS.findall(f.read()):
+                word_counts[tuple(byte_char[b] for b in word.encode('utf-8'))] += 1
+    merges = learn_merges(word_counts, args.vocab - 257)
+
+    json.dump(tokenizer_json(merges), sys.stdout, ensure_ascii=False, indent=0)
     sys.stdout.write('\n')
 
 
