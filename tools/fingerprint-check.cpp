@@ -78,6 +78,16 @@ struct AuditFlags {
   std::string ledger, trust, node_key, window = "24h", at;
 };
 
+// The evidence entries, ready for ledger-append; they reveal fingerprint keys, so the file
+// is private (0600) until appended, and written whole or not at all.
+void write_evidence(const std::string& path, const std::vector<json::Value>& entries) {
+  io::AtomicFile file(path, 0600);
+  std::string text;
+  for (const auto& e : entries) text += json::canonical(e) + "\n";
+  file.write(text);
+  file.commit();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -252,13 +262,7 @@ int main(int argc, char** argv) {
                                               proof_id, slash_id)));
       }
       out.flush();
-      if (!evidence.empty()) {
-        io::AtomicFile file(evidence, 0600);  // reveals keys: private until appended
-        std::string text;
-        for (const auto& e : entries) text += json::canonical(e) + "\n";
-        file.write(text);
-        file.commit();
-      }
+      if (!evidence.empty()) write_evidence(evidence, entries);
       if (evaded) tool::error("", "answered probes missing from the ledger: evidence of evaded usage");
       return evaded ? exit_code::check_failed : exit_code::ok;
     }
@@ -279,13 +283,7 @@ int main(int argc, char** argv) {
       if (!found) tool::error("", "--expect " + e + ": not detected"), expected_all = false;
     }
     out.flush();
-    if (!evidence.empty()) {
-      io::AtomicFile file(evidence, 0600);  // reveals keys: private until appended
-      std::string text;
-      for (const auto& e : entries) text += json::canonical(e) + "\n";
-      file.write(text);
-      file.commit();
-    }
+    if (!evidence.empty()) write_evidence(evidence, entries);
     if (forbid_any && any) tool::error("", "--forbid-any: a licensee's fingerprints are present");
     return (!expected_all || (forbid_any && any)) ? exit_code::check_failed : exit_code::ok;
   });
