@@ -88,7 +88,7 @@ sanitize: deps
 	    CXXFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
 	    all build-san/unit_tests
 	@$(if $(SANITIZE_SHARED),,echo "sanitize: tests that need ../shared/models are skipped (SANITIZE_SHARED=../shared runs them)")
-	@OMLKIT_SHARED=$(or $(abspath $(SANITIZE_SHARED)),$(CURDIR)/build-san/no-shared) OMLKIT_BIN=$(CURDIR)/bin-san \
+	@OMLKIT_SHARED=$(or $(abspath $(SANITIZE_SHARED)),$(CURDIR)/build-san/no-shared) OMLKIT_BIN=$(CURDIR)/bin-san OMLKIT_SANITIZE=1 \
 	    scripts/run-tests build-san/unit_tests tests/cli
 	@$(MAKE) --no-print-directory fuzz-smoke
 

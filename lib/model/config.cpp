@@ -58,7 +58,11 @@ ModelConfig parse_gpt2(const ConfigReader& r) {
   c.n_head = r.integer("n_head");
   c.n_kv_head = c.n_head;
   c.dim = r.integer("n_embd");
-  c.ffn_dim = r.integer("n_inner", 4 * c.dim);
+  // n_inner defaults to 4 x n_embd; n_embd may be up to 2^30, so the product is taken wide.
+  bool wide_default = int64_t(4) * c.dim > (1 << 30);
+  auto n_inner = r.root.find("n_inner");
+  if (wide_default && (n_inner == r.root.end() || n_inner->is_null())) r.fail("model is too large");
+  c.ffn_dim = r.integer("n_inner", wide_default ? std::nullopt : std::optional<int>(4 * c.dim));
   c.max_positions = r.integer("n_positions", r.integer("n_ctx", 1024));
   c.norm_eps = r.number("layer_norm_epsilon", 1e-5f);
   c.tied_head = r.boolean("tie_word_embeddings", true);
