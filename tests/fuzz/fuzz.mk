@@ -16,7 +16,7 @@
 
 FUZZ_CXX          ?= clang++
 FUZZ_SANITIZE     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-FUZZ_CXXFLAGS     ?= -std=c++20 -O1 -g $(FUZZ_SANITIZE) -Ilib
+FUZZ_CXXFLAGS     ?= -std=c++20 -O1 -g1 $(FUZZ_SANITIZE) -Ilib
 FUZZ_SECONDS      ?= 600
 FUZZ_SMOKE_SECONDS ?= 5
 FUZZ_BUILD        ?= build-fuzz
