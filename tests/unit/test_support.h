@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +17,15 @@ inline std::string test_path(const std::string& relative) {
   const char* root = std::getenv("OMLKIT_TESTS");
   return std::string(root ? root : "tests") + "/" + relative;
 }
+
+// The exhaustive tamper loops (every byte flipped, every cut) try every k-th position in a
+// sanitizer build (make sanitize), where each verify runs about ten times slower and the
+// fuzz targets mutate the same parsers far more widely; `make test` tries every position.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr std::size_t kExhaustiveStride = 13;
+#else
+inline constexpr std::size_t kExhaustiveStride = 1;
+#endif
 
 inline std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
