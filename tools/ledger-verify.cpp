@@ -1,10 +1,13 @@
 // ledger-verify: audit a ledger offline (chain, canonical form, checkpoints, signatures,
 // accounting) and print proofs.
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "io/error.h"
 #include "io/line_reader.h"
 #include "io/output.h"
+#include "ledger/id_digest_set.h"
 #include "ledger/verify.h"
 #include "report/report.h"
 #include "tool.h"
@@ -31,6 +34,10 @@ int main(int argc, char** argv) {
   app.add_option("--receipts", receipts_path, "Receipts printed by ledger-append: fail unless each is in the ledger");
   std::string report_path;
   app.add_option("--report", report_path, "Also write a self-contained HTML audit report to FILE");
+  std::string memory_text, spill_dir;
+  app.add_option("--memory", memory_text,
+                 "Memory for ids and balances (e.g. 512M, 2G); past it the id digests spill to disk");
+  app.add_option("--spill-dir", spill_dir, "Directory for spilled id digests (default: $TMPDIR or /tmp)");
 
   return tool::run(app, argc, argv, [&] {
     ledger::TrustFile trust;
@@ -47,6 +54,23 @@ int main(int argc, char** argv) {
     if (prove_option->count()) options.prove_seq = prove;
     options.keep_leaves = !receipts_path.empty();
     options.max_line_bytes = tool::max_line_bytes();
+    if (!memory_text.empty()) {
+      auto size = ledger::parse_memory_size(memory_text);
+      if (!size || *size < 1024)
+        throw Error(exit_code::usage, "",
+                    "--memory: expected a size of at least 1K and at most 1024T, such as 512M or 2G, found \"" +
+                        memory_text + "\"");
+      options.memory_budget = *size;
+    }
+    if (spill_dir.empty()) {
+      const char* tmp = std::getenv("TMPDIR");
+      spill_dir = tmp && *tmp ? tmp : "/tmp";
+    }
+    struct stat st;
+    if (options.memory_budget && (::stat(spill_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
+                                  ::access(spill_dir.c_str(), W_OK | X_OK) != 0))
+      throw Error(exit_code::cannot_create, spill_dir, "--spill-dir: expected a directory this user can write to");
+    options.spill_dir = spill_dir;
     report::LedgerDigest digest(verifiers);
     if (!report_path.empty()) options.on_entry = digest.observer();
     options.keep_balances = balances || !report_path.empty();
@@ -101,7 +125,16 @@ int main(int argc, char** argv) {
         int64_t peak = static_cast<int64_t>(usage.ru_maxrss) * 1024;
         v.set("peak_rss_bytes", json::Value::integer(peak));
         v.set("peak_rss_per_entry", json::Value::integer(peak / static_cast<int64_t>(report.entries)));
+        // What the ids and balances took: the part --memory bounds, and what went to disk.
+        json::Value memory = json::Value::object();
+        memory.set("budget", json::Value::integer(static_cast<int64_t>(options.memory_budget)));
+        memory.set("id_table_peak_bytes", json::Value::integer(static_cast<int64_t>(report.id_table_peak_bytes)));
+        memory.set("balance_table_bytes", json::Value::integer(static_cast<int64_t>(report.balance_table_bytes)));
+        memory.set("ids_spilled", json::Value::integer(static_cast<int64_t>(report.ids_spilled)));
+        memory.set("spill_runs", json::Value::integer(static_cast<int64_t>(report.spill_runs)));
+        v.set("memory", std::move(memory));
       }
+
       if (report.exit_code) {
         v.set("where", json::Value::string(report.where));
         v.set("error", json::Value::string(report.message));

@@ -102,6 +102,12 @@ std::vector<std::string> split_fields(std::string_view payload, size_t n) {
 }  // namespace
 
 void Accounts::claim_id(const std::string& space, const std::string& id, const std::string& where) {
+  if (compact_.ids) {
+    uint64_t first_seq;
+    if (!compact_.ids->insert((*compact_.digester)(space, id), seq_, &first_seq))
+      throw invalid(where, space + " \"" + id + "\" already appears earlier in the ledger");
+    return;
+  }
   std::string key;
   if (base_) {
     key.reserve(space.size() + 1 + id.size());
@@ -158,38 +164,59 @@ std::vector<Accounts::Posting> Accounts::read_postings(const json::Value& body, 
   return postings;
 }
 
-Signed& Accounts::balance(const std::string& account, const std::string& asset) {
-  // A scratch key: the lookup allocates only when the account is new.
-  key_.assign(account);
-  key_ += '\n';
-  key_ += asset;
-  return *find_balance(key_);
-}
-
 void Accounts::post(const std::vector<Posting>& postings, const std::string& where) {
-  // Apply all postings first: an account may be debited and credited in one entry. A
-  // refused entry is taken back, so the balances stay those of the entries before it.
-  std::vector<Signed*> after;
-  after.reserve(postings.size());
-  auto undo = [&] {
-    for (size_t i = after.size(); i-- > 0;) money::add(*after[i], money::negate(postings[i].amount));
+  // Sum all postings first (an account may be debited and credited in one entry), check
+  // the results, then store them: a refused entry leaves the balances of the entries
+  // before it.
+  struct After {
+    std::string key;  // account '\n' asset
+    IdDigest digest;  // of key, with balances by digest
+    Signed amount;
   };
-  for (const Posting& p : postings) {
-    Signed& b = balance(p.account, p.asset);
-    if (!money::add(b, p.amount)) {
-      undo();
-      throw invalid(where, "balance of " + p.account + " in " + p.asset + " overflows 2^128");
+  std::vector<After> after;
+  std::vector<size_t> of_posting(postings.size());
+  std::unordered_map<std::string, size_t> index;  // for entries with many postings
+  after.reserve(postings.size());
+  for (size_t i = 0; i < postings.size(); ++i) {
+    const Posting& p = postings[i];
+    key_.assign(p.account).append(1, '\n').append(p.asset);
+    size_t k = 0;
+    if (postings.size() <= 16) {
+      while (k < after.size() && after[k].key != key_) ++k;
+    } else {
+      k = index.emplace(key_, after.size()).first->second;
     }
-    after.push_back(&b);
+    if (k == after.size()) {
+      After a{key_, {}, {}};
+      if (compact_.balances_by_digest) {
+        a.digest = (*compact_.digester)("balance", key_);
+        a.amount = balance_table_.get(a.digest);
+      } else {
+        a.amount = *find_balance(key_);
+      }
+      after.push_back(std::move(a));
+    }
+    of_posting[i] = k;
+    if (!money::add(after[k].amount, p.amount))
+      throw invalid(where, "balance of " + p.account + " in " + p.asset + " overflows 2^128");
   }
   for (size_t i = 0; i < postings.size(); ++i) {
     const Posting& p = postings[i];
-    if (after[i]->negative && find_asset(p.asset)->issuer != p.account) {
-      std::string would_be = money::to_string(*after[i]);
-      undo();
-      throw invalid(where, "balance of " + p.account + " in " + p.asset + " would be " + would_be +
+    const Signed& b = after[of_posting[i]].amount;
+    if (b.negative && find_asset(p.asset)->issuer != p.account)
+      throw invalid(where, "balance of " + p.account + " in " + p.asset + " would be " + money::to_string(b) +
                                ": only the asset's issuer may go below 0");
-    }
+  }
+  for (const After& a : after) {
+    if (compact_.balances_by_digest)
+      balance_table_.set(a.digest, a.amount);
+    else
+      *find_balance(a.key) = a.amount;
+  }
+  if (compact_.memory_budget && compact_.ids) {
+    // The ids get what the balances leave of the budget, and never less than an eighth.
+    uint64_t budget = compact_.memory_budget, held = balance_table_.bytes();
+    compact_.ids->set_budget(std::max(budget / 8, held < budget ? budget - held : 0));
   }
 }
 
@@ -345,6 +372,7 @@ void Accounts::fingerprint_proof(const json::Value& body, const std::string& whe
 }
 
 void Accounts::apply(const std::string& type, const json::Value& body, uint64_t seq, const std::string& where) {
+  seq_ = seq;
   if (!body.is_object()) throw invalid(where, "body: expected an object, found " + describe(&body));
   if (!started_ && type != "genesis") throw invalid(where, "expected a genesis entry first, found " + type);
   started_ = true;
@@ -422,8 +450,7 @@ void Accounts::apply(const std::string& type, const json::Value& body, uint64_t 
     const std::string& to = text(body, "to", where);
     require_account(to, "body.to", where);
     std::string locked_key = collateral_account(license) + '\n' + m.asset;
-    const Signed* locked = find_balance(locked_key);
-    u128 available = locked->magnitude;
+    u128 available = load_balance(locked_key).magnitude;
     if (m.amount > available)
       throw invalid(where, "body.amount: slash of " + money::to_string(m.amount) + " exceeds the locked collateral " +
                                money::to_string(available) + " " + m.asset + " of license \"" + license + "\"");
@@ -461,7 +488,7 @@ void Accounts::apply(const std::string& type, const json::Value& body, uint64_t 
     const json::Value* expected_text = body.find("balance");
     auto expected = expected_text && expected_text->is_string() ? money::parse_signed(expected_text->text()) : std::nullopt;
     if (!expected) throw invalid(where, "body.balance: expected a signed decimal string, found " + describe(expected_text));
-    Signed actual = *find_balance(account + '\n' + asset);
+    Signed actual = load_balance(account + '\n' + asset);
     if (!(actual == *expected))
       throw invalid(where, "assertion failed: " + account + " holds " + money::to_string(actual) + " " + asset +
                                ", the entry asserts " + money::to_string(*expected));
@@ -547,6 +574,17 @@ Signed* Accounts::find_balance(const std::string& key) {
     it = balances_.emplace(key, amount).first;
   }
   return &it->second;
+}
+
+Signed Accounts::load_balance(const std::string& key) {
+  if (compact_.balances_by_digest) return balance_table_.get((*compact_.digester)("balance", key));
+  return *find_balance(key);
+}
+
+void Accounts::use_compact_state(const CompactState& state) {
+  if (started_ || base_ || !state.digester)
+    throw Error(exit_code::internal, "", "compact state asked for after the first entry or without a digester");
+  compact_ = state;
 }
 
 void Accounts::set_base(const StateStore* base, const AccountsScalars& scalars) {

@@ -18,6 +18,8 @@
 #include <vector>
 
 #include "json/value.h"
+#include "ledger/balance_table.h"
+#include "ledger/id_digest_set.h"
 #include "ledger/string_set.h"
 #include "money/amount.h"
 
@@ -58,6 +60,16 @@ struct AccountsScalars {
   uint64_t model_count = 0;
 };
 
+// ledger-verify's compact state: ids claimed as digests in a set that spills to disk past
+// its budget (repeats found there are reported by finish(), not by apply()), and balances
+// by digest when no one needs their names. ledger-append keeps the named state it caches.
+struct CompactState {
+  IdDigester* digester = nullptr;  // shared with the code that re-reads a repeat's lines
+  IdDigestSet* ids = nullptr;
+  bool balances_by_digest = false;
+  uint64_t memory_budget = 0;      // ids and balances together (0: none); only ids spill
+};
+
 struct Balance {
   std::string account, asset;
   money::Signed amount;
@@ -71,6 +83,10 @@ class Accounts {
   // Looks up what it has not seen in base (null: none) as of the scalars given: the
   // state of an earlier line, to which every later line is then applied.
   void set_base(const StateStore* base, const AccountsScalars& scalars);
+  // Before the first entry: keep the ids (and balances) as digests (see CompactState).
+  void use_compact_state(const CompactState& state);
+  // Memory held by the balances kept by digest (0 when they are kept by name).
+  uint64_t balance_table_bytes() const { return balance_table_.bytes(); }
   AccountsScalars scalars() const { return {started_, declare_accounts_, model_count_}; }
   // Everything applied (or looked up) since the base, as table rows; then forgets it
   // (once written to the base, lookups find it there).
@@ -114,8 +130,9 @@ class Accounts {
   // Reads and checks a "postings" array (declared assets, known accounts, sum zero).
   std::vector<Posting> read_postings(const json::Value& body, const std::string& where) const;
   void post(const std::vector<Posting>& postings, const std::string& where);
-  money::Signed& balance(const std::string& account, const std::string& asset);
   money::Signed* find_balance(const std::string& key);
+  // A balance by key (account '\n' asset), in whichever table holds balances.
+  money::Signed load_balance(const std::string& key);
   // Lookups in memory first, then in the base (what is found there is kept in memory).
   bool has_account(const std::string& account) const;
   const Asset* find_asset(const std::string& asset) const;
@@ -127,6 +144,9 @@ class Accounts {
   const Asset& require_asset(const std::string& asset, const std::string& field, const std::string& where) const;
 
   const StateStore* base_ = nullptr;
+  CompactState compact_;
+  BalanceTable balance_table_;  // with compact_.balances_by_digest
+  uint64_t seq_ = 0;            // of the entry being applied
   bool started_ = false;
   bool declare_accounts_ = false;
   uint64_t model_count_ = 0;

@@ -165,6 +165,9 @@ void Replay::check_checkpoint(const json::Value& body, uint64_t seq, const std::
       if (!authorised) throw invalid(where, "body.note: the batch it closes is not authorised: " + refused);
     }
   }
+  // Only the last checkpoint's note is ever read (a replay's head, a receipt): the notes
+  // before it are dropped, so that a ledger of small batches is not kept in memory.
+  if (!checkpoints_.empty()) std::string().swap(checkpoints_.back().note);
   checkpoints_.push_back(Checkpoint{seq, expected_root, note->text()});
 }
 

@@ -1,7 +1,10 @@
 #include "ledger/verify.h"
 
+#include <functional>
+
 #include "io/error.h"
 #include "io/line_reader.h"
+#include "ledger/id_digest_set.h"
 
 namespace omlkit::ledger {
 
@@ -40,12 +43,81 @@ TrustedHead load_trusted_head(const std::string& path, const std::vector<crypto:
   return head;
 }
 
+// Every id space Accounts claims in (ledger/accounts.cpp, claim_id).
+static const char* const id_spaces[] = {"asset",   "account", "model",      "license", "call",     "deposit",
+                                        "proof",   "slash",   "payout",     "evaluation", "reward", "transfer"};
+
+static void for_each_string(const json::Value& v, const std::function<void(const std::string&)>& f) {
+  if (v.is_string()) f(v.text());
+  if (v.is_array())
+    for (const json::Value& item : v.items()) for_each_string(item, f);
+  if (v.is_object())
+    for (const auto& member : v.members()) for_each_string(member.value, f);
+}
+
+// A repeat found by merging the spilled digests names a digest and two entries, not the
+// id: read the file again as far as the second entry, find the id among the strings of
+// both bodies, and the Merkle root of the lines before the second (what a pass stopping
+// there reports). Different ids that share a digest (chance below n^2 / 2^129 under this
+// run's random key) are said to be so, never reported as a repeat.
+static void report_merged_repeat(const std::string& path, const IdDigestSet::Duplicate& repeat, IdDigester& digester,
+                                 size_t max_line_bytes, VerifyReport& report) {
+  io::LineReader reader(path, max_line_bytes);
+  std::string_view line;
+  crypto::CompactRange tree;
+  std::string first_where, space, id;
+  std::vector<std::pair<std::string, std::string>> first_ids;  // (space, id) of the first line with the digest
+  for (uint64_t seq = 0; reader.next(&line); ++seq) {
+    if (seq == repeat.first_seq || seq == repeat.second_seq) {
+      json::Value entry = json::parse(line, reader.where());
+      const json::Value* body = entry.find("body");
+      std::vector<std::pair<std::string, std::string>> found;
+      if (body)
+        for_each_string(*body, [&](const std::string& s) {
+          for (const char* sp : id_spaces)
+            if (digester(sp, s) == repeat.digest) found.emplace_back(sp, s);
+        });
+      if (seq == repeat.first_seq) {
+        first_ids = found;
+        first_where = reader.where();
+      }
+      if (seq == repeat.second_seq) {
+        for (const auto& candidate : found)
+          for (const auto& earlier : first_ids)
+            if (candidate == earlier) std::tie(space, id) = candidate;
+        if (id.empty())
+          throw Error(exit_code::internal, reader.where(),
+                      "two different ids share a 128-bit digest with " + first_where +
+                          " (a chance below 2^-60 per audit): run ledger-verify again, which draws a new key");
+        report.exit_code = exit_code::check_failed;
+        report.where = reader.where();
+        report.message = space + " \"" + id + "\" already appears earlier in the ledger";
+        report.entries = seq;
+        report.root = tree.root();
+        report.repeat_found_by_merge = true;
+        return;
+      }
+    }
+    tree.append(crypto::leaf_hash(line));
+  }
+  throw Error(exit_code::internal, path, "the ledger ended before an entry whose id repeats (changed while read?)");
+}
+
 VerifyReport verify_ledger(const std::string& path, const VerifyOptions& options) {
   VerifyReport report;
   ReplayOptions replay_options;
   replay_options.trust = options.trust;
   Replay replay(replay_options);
   replay.on_entry = options.on_entry;
+  // Ids as digests (spilling past the budget); balances by digest unless printed.
+  IdDigester digester;
+  IdDigestSet ids(options.memory_budget, options.spill_dir);
+  CompactState compact;
+  compact.digester = &digester;
+  compact.ids = &ids;
+  compact.balances_by_digest = !options.keep_balances;
+  compact.memory_budget = options.memory_budget;
+  replay.mutable_accounts().use_compact_state(compact);
 
   // Leaf hashes are kept only when a proof is asked for (32 bytes per entry).
   std::vector<crypto::Hash>& leaves = report.leaves;
@@ -82,9 +154,25 @@ VerifyReport verify_ledger(const std::string& path, const VerifyOptions& options
   report.root = replay.root();
   report.checkpoints = replay.checkpoints();
   report.unsigned_lines = replay.unsigned_lines();
+  // The pass found every repeat within memory; those across spilled runs come out of the
+  // merge. The first failure in the file is the one reported, whichever found it.
+  uint64_t spilled_before = ids.records_spilled();
+  std::optional<IdDigestSet::Duplicate> repeat = ids.finish(replay.size());
+  report.id_table_peak_bytes = ids.peak_bytes();
+  report.ids_spilled = spilled_before;
+  report.spill_runs = ids.runs_written();
+  report.balance_table_bytes = replay.accounts().balance_table_bytes();
+  if (repeat) {
+    report_merged_repeat(path, *repeat, digester, options.max_line_bytes, report);
+    auto& cps = report.checkpoints;
+    while (!cps.empty() && cps.back().size >= report.entries) cps.pop_back();
+    report.unsigned_lines = report.entries - (cps.empty() ? 0 : cps.back().size + 1);
+    leaves.resize(std::min<size_t>(leaves.size(), report.entries));
+  }
   report.signed_entries = report.entries - report.unsigned_lines;
-  // After a failure: the balances of the entries before it.
-  if (options.keep_balances) report.balances = replay.accounts().balances();
+  // After a failure: the balances of the entries before it (not after a repeat found by
+  // the merge: the pass went on past it, so they are not printed).
+  if (options.keep_balances && !report.repeat_found_by_merge) report.balances = replay.accounts().balances();
   if (report.exit_code) return report;
 
   if (report.entries == 0 && !report.torn_bytes) {

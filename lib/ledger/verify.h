@@ -34,6 +34,11 @@ struct VerifyOptions {
   bool keep_balances = false;
   bool keep_leaves = false;  // report every leaf hash (32 bytes per entry)
   size_t max_line_bytes = 16 << 20;
+  // Memory for the ids (kept as 24-byte digests) and balances (32 bytes a pair when
+  // keep_balances is off) together; past it the id digests spill to spill_dir as sorted
+  // runs, merged at the end. 0: no limit.
+  uint64_t memory_budget = 0;
+  std::string spill_dir = "/tmp";
   // Called every 2^16 entries with the count so far (a tool shows it on a terminal).
   std::function<void(uint64_t)> progress;
   // Sees every entry that passed its checks, in order (ledger-verify --report).
@@ -60,6 +65,10 @@ struct VerifyReport {
   std::optional<InclusionProof> proof;
   std::vector<crypto::Hash> consistency;  // from the trusted head to the last checkpoint
   std::vector<crypto::Hash> leaves;       // with keep_leaves
+  // The compact state's memory (ledger/id_digest_set.h, ledger/balance_table.h).
+  uint64_t id_table_peak_bytes = 0, balance_table_bytes = 0;
+  uint64_t ids_spilled = 0, spill_runs = 0;  // id digests written to disk, runs written
+  bool repeat_found_by_merge = false;        // the failure was found after the pass
 };
 
 VerifyReport verify_ledger(const std::string& path, const VerifyOptions& options);

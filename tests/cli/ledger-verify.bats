@@ -34,7 +34,63 @@ teardown() { teardown_scratch; }
   assert_line --index 1 --regexp "^ok: 6 entries, 1 checkpoints, signed tree size 5 root [0-9a-f]{64}$"
   run ledger-verify --trust trust --json ledger.jsonl
   assert_success
-  assert_output --regexp '^\{"checkpoints":1,"entries":6,"exit":0,"ok":true,"peak_rss_bytes":[0-9]+,"peak_rss_per_entry":[0-9]+,"root":"[0-9a-f]{64}","signed_root":"[0-9a-f]{64}","signed_size":5,"type":"verify"\}$'
+  assert_output --regexp '^\{"checkpoints":1,"entries":6,"exit":0,"memory":\{"balance_table_bytes":[0-9]+,"budget":0,"id_table_peak_bytes":[0-9]+,"ids_spilled":0,"spill_runs":0\},"ok":true,"peak_rss_bytes":[0-9]+,"peak_rss_per_entry":[0-9]+,"root":"[0-9a-f]{64}","signed_root":"[0-9a-f]{64}","signed_size":5,"type":"verify"\}$'
+}
+
+@test "--memory: a valid ledger passes with its id digests spilled to disk, and gives the same root" {
+  transfers p 300 | ledger-append --ledger ledger.jsonl --key key.pem >/dev/null
+  run ledger-verify --trust trust --json ledger.jsonl
+  assert_success
+  root=$(echo "$output" | python3 -c 'import json,sys; print(json.load(sys.stdin)["root"])')
+  run ledger-verify --trust trust --json --memory 1K --spill-dir "$BATS_TEST_TMPDIR" ledger.jsonl
+  assert_success
+  assert_output --partial "\"root\":\"$root\""
+  assert_output --regexp '"memory":\{"balance_table_bytes":[0-9]+,"budget":1024,"id_table_peak_bytes":[0-9]+,"ids_spilled":[1-9][0-9]*,"spill_runs":[1-9][0-9]*\}'
+  run ls -A "$BATS_TEST_TMPDIR"
+  assert_output ""  # runs are unlinked as soon as made
+}
+
+@test "--memory: a repeated id across spilled runs is found, at the line of its second claim" {
+  transfers p 300 | ledger-append --ledger ledger.jsonl --key key.pem >/dev/null
+  # Line 256 is transfer p-250 (6 lines before p-1): make it claim p-3 again, then re-chain
+  # and re-sign as the ledger's own operator could.
+  sed -i '256s/"transfer":"p-250"/"transfer":"p-3"/' ledger.jsonl
+  python3 "$BATS_TEST_DIRNAME/reseal_ledger.py" ledger.jsonl key.pem test.example/ledger
+  run ledger-verify --trust trust ledger.jsonl
+  assert_failure 1
+  assert_output 'ledger-verify: ledger.jsonl:256: transfer "p-3" already appears earlier in the ledger'
+  expected=$output
+  run ledger-verify --trust trust --memory 1K --spill-dir "$BATS_TEST_TMPDIR" ledger.jsonl
+  assert_failure 1
+  assert_output "$expected"
+  run ledger-verify --trust trust --json --memory 1K --spill-dir "$BATS_TEST_TMPDIR" ledger.jsonl
+  assert_failure 1
+  assert_output --partial '"entries":255,'
+  assert_output --partial '"where":"ledger.jsonl:256"'
+  assert_output --regexp '"ids_spilled":[1-9][0-9]*,"spill_runs":[1-9][0-9]*'
+  # An earlier failure still wins over a repeat found later by the merge.
+  sed -i '280s/"amount":"-1"/"amount":"-2"/' ledger.jsonl
+  python3 "$BATS_TEST_DIRNAME/reseal_ledger.py" ledger.jsonl key.pem test.example/ledger
+  run ledger-verify --trust trust --memory 1K ledger.jsonl
+  assert_output "$expected"
+  sed -i '100s/"amount":"-1"/"amount":"-2"/' ledger.jsonl
+  python3 "$BATS_TEST_DIRNAME/reseal_ledger.py" ledger.jsonl key.pem test.example/ledger
+  run ledger-verify --trust trust --memory 1K ledger.jsonl
+  assert_failure 1
+  assert_output --partial 'ledger.jsonl:100: body.postings: expected the OPEN postings to sum to 0, found -1'
+}
+
+@test "--memory: zero, garbage and sizes past 1024T exit 2; an unwritable --spill-dir exits 73" {
+  for bad in 0 1023 lots -5 1.5G 512X 1025T 99999999999999999999999999; do
+    run ledger-verify --trust trust --memory "$bad" ledger.jsonl
+    assert_failure 2
+    assert_output "ledger-verify: --memory: expected a size of at least 1K and at most 1024T, such as 512M or 2G, found \"$bad\""
+  done
+  run ledger-verify --trust trust --memory 1T ledger.jsonl  # a budget, never allocated up front
+  assert_success
+  run ledger-verify --trust trust --memory 1K --spill-dir /nonexistent ledger.jsonl
+  assert_failure 73
+  assert_output "ledger-verify: /nonexistent: --spill-dir: expected a directory this user can write to"
 }
 
 @test "an edited amount is reported with file, line, expected and found" {
@@ -173,7 +229,7 @@ teardown() { teardown_scratch; }
   assert_output --regexp '^ledger-verify: ledger.jsonl:7: split\[0\]\.weight: '
   run --separate-stderr ledger-verify --trust trust --json ledger.jsonl
   assert_failure 1
-  assert_output --regexp '^\{.*"exit":1,"ok":false,.*"where":"ledger.jsonl:7"\}$'
+  assert_output --regexp '^\{.*"exit":1,"memory":\{[^}]*\},"ok":false,.*"where":"ledger.jsonl:7"\}$'
   run --separate-stderr ledger-verify --json missing.jsonl
   assert_failure 66
   assert_output '{"checkpoints":0,"entries":0,"error":"No such file or directory","exit":66,"ok":false,"root":"0000000000000000000000000000000000000000000000000000000000000000","type":"verify","where":"missing.jsonl"}'
