@@ -251,17 +251,17 @@ PY
   # CI: acme's copy holds its 16 fingerprints; the upload none of acme's or bolt's.
   assert_equal "$(jq -sc 'map(select(.tested == 16) | [.licensee, .detected, .matched])' verdicts.jsonl)" \
     '[["acct:acme",true,16],["acct:acme",false,0],["acct:bolt",false,0]]'
-  # The served copy, 4 samples per key: acme detected, bolt not; the evidence on the ledger.
-  [ "$(wc -l < probes.jsonl)" -eq 128 ]
-  [ "$(wc -l < answers.jsonl)" -eq 128 ]
-  assert_equal "$(jq -sc 'map(select(.tested == 64) | [.licensee, .detected, .chance.from])' verdicts.jsonl)" \
+  # The served copy, 2 samples per key: acme detected, bolt not; the evidence on the ledger.
+  [ "$(wc -l < probes.jsonl)" -eq 64 ]
+  [ "$(wc -l < answers.jsonl)" -eq 64 ]
+  assert_equal "$(jq -sc 'map(select(.tested == 32) | [.licensee, .detected, .chance.from])' verdicts.jsonl)" \
     '[["acct:acme",true,"base model, sampled"],["acct:bolt",false,"base model, sampled"]]'
   [ "$(jq -r .type evidence.jsonl)" = fingerprint.proof ]
   assert_line --regexp '^\{"entry":"fingerprint.proof",'
-  # The audit: all 16 paid probes recorded on the ledger, so no slash is written.
+  # The audit: all 16 paid probes recorded on the ledger, so the slash file is empty.
   run only_line '"type":"audit"' examples.out
   assert_output --regexp '"answered":16,.*"detected":true,"forged":0,.*"recorded":16,.*"unrecorded":\[\]'
-  [ ! -e slash.jsonl ]
+  [ -f slash.jsonl ] && [ ! -s slash.jsonl ]
   run ledger-verify -q ledger.jsonl
   assert_success
 }
