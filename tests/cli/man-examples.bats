@@ -76,6 +76,16 @@ attributions() {
   refute_output --partial "See"
 }
 
+@test "every man page with EXAMPLES has a test here that runs them" {
+  missing=""
+  for page in "$REPO"/man/*.[1-8]; do
+    page=${page##*/}
+    grep -q '^\.SH EXAMPLES' "$REPO/man/$page" || continue
+    grep -qE "^  man_examples ${page//./\\.}( |\$)" "$BATS_TEST_FILENAME" || missing="$missing $page"
+  done
+  [ -z "$missing" ] || fail "no test runs the EXAMPLES of:$missing"
+}
+
 @test "attribute(1) EXAMPLES" {
   pick_tokenizer
   cp "$TOKENIZER" tokenizer.json
