@@ -258,9 +258,11 @@ PY
   run_examples_in_session
   assert_success
   grep '"type":"verdict"' examples.out > verdicts.jsonl
-  # CI: acme's copy holds its 16 fingerprints; the upload none of acme's or bolt's.
-  assert_equal "$(jq -sc 'map(select(.tested == 16) | [.licensee, .detected, .matched])' verdicts.jsonl)" \
-    '[["acct:acme",true,16],["acct:acme",false,0],["acct:bolt",false,0]]'
+  # CI: acme's copy reproduces all 16 of its fingerprints; the upload is acme's and bolt's
+  # base model, fine-tuned: neither is detected.
+  assert_equal "$(jq -sc 'map(select(.tested == 16) | [.licensee, .detected])' verdicts.jsonl)" \
+    '[["acct:acme",true],["acct:acme",false],["acct:bolt",false]]'
+  [ "$(head -n 1 verdicts.jsonl | jq .matched)" -eq 16 ]
   # The served copy, 2 samples per key: acme detected, bolt not; the evidence on the ledger.
   [ "$(wc -l < probes.jsonl)" -eq 64 ]
   [ "$(wc -l < answers.jsonl)" -eq 64 ]
