@@ -128,6 +128,22 @@ PY
   assert_success
 }
 
+@test "evidence with no licence detected is an empty file (mode 0600) that ledger-append takes as nothing" {
+  cd "$BATS_TEST_TMPDIR"
+  make_ledger
+  W="$BATS_FILE_TMPDIR/w"
+  run fingerprint-check --fingerprints "$W/acme.fp" "$W/bolt.fp" --base "$W/base" --model "$W/tuned" \
+    --evidence evidence.jsonl --slash-to acct:alice --slash-amount 600 --slash-asset OPEN
+  assert_success
+  [ -f evidence.jsonl ] && [ ! -s evidence.jsonl ]
+  [ "$(stat -c %a evidence.jsonl)" = 600 ]
+  before=$(wc -l < ledger.jsonl)
+  run ledger-append --ledger ledger.jsonl --key key.pem evidence.jsonl
+  assert_success
+  assert_output ""
+  [ "$(wc -l < ledger.jsonl)" -eq "$before" ]
+}
+
 @test "black box: probe, model-run serve, curl, judge (examples/check-deployment.sh), greedy and sampled" {
   model-run serve --model copy-acme --port 0 > "$BATS_TEST_TMPDIR/serve.out" 2>/dev/null 3>&- &
   SERVER_PID=$!
