@@ -62,11 +62,12 @@ done
 printf '\nLM head only where needed (same runs): all logits vs the last position only (prefill) or\n'
 printf 'each next token'"'"'s log-probability (score); training with the loss on every position vs\n'
 printf 'on the last 8 of each sequence only (a fingerprint fine-tune'"'"'s response tokens)\n'
-printf '%-12s %10s %10s %7s %10s %7s %10s %10s %7s\n' model "all logits" "last only" "x" "score" "x" "fwd+bwd" "8 masked" "x"
+printf 'score from all logits = forward with every logit, then log-softmax of every row (the former path)\n'
+printf '%-12s %10s %10s %7s %10s %10s %7s %10s %10s %7s\n' model "all logits" "last only" "x" "score/all" "score" "x" "fwd+bwd" "8 masked" "x"
 for row in "${rows[@]}"; do
   m=${row%% *}
   line=${row#* }
-  read -r fwd last score train masked < <(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(r["forward_tokens_per_s"], r["prefill_last_tokens_per_s"], r["score_tokens_per_s"], r["train_tokens_per_s"], r["train_masked_tokens_per_s"])' "$line")
-  printf '%-12s %10.0f %10.0f %7s %10.0f %7s %10.0f %10.0f %7s\n' "$m" "$fwd" "$last" "$(ratio "$last" "$fwd")" \
-    "$score" "$(ratio "$score" "$fwd")" "$train" "$masked" "$(ratio "$masked" "$train")"
+  read -r fwd last score_all score train masked < <(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(r["forward_tokens_per_s"], r["prefill_last_tokens_per_s"], r["score_all_logits_tokens_per_s"], r["score_tokens_per_s"], r["train_tokens_per_s"], r["train_masked_tokens_per_s"])' "$line")
+  printf '%-12s %10.0f %10.0f %7s %10.0f %10.0f %7s %10.0f %10.0f %7s\n' "$m" "$fwd" "$last" "$(ratio "$last" "$fwd")" \
+    "$score_all" "$score" "$(ratio "$score" "$score_all")" "$train" "$masked" "$(ratio "$masked" "$train")"
 done

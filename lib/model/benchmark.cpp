@@ -56,6 +56,13 @@ BenchmarkResult run_benchmark(Transformer& model, int batch, int tokens, double 
   float scale = 1.0f / float(batch * (tokens - 1));
   r.score_tokens_per_s =
       batch * tokens * calls_per_second([&] { model.token_logprobs(ids, targets, batch, tokens); }, min_seconds);
+  {
+    DeviceBuffer logprobs(be, ids.size());
+    r.score_all_logits_tokens_per_s = batch * tokens * calls_per_second([&] {
+      be.token_logprob_forward(logprobs.data(), model.forward(ids, batch, tokens, 0), targets, batch * tokens,
+                               c.vocab_size);
+    }, min_seconds);
+  }
   r.train_tokens_per_s = batch * tokens * calls_per_second([&] { model.forward_backward(ids, targets, batch, tokens, scale); },
                                                            min_seconds);
   std::vector<int32_t> masked(targets.size(), -1);

@@ -17,6 +17,8 @@ struct BenchmarkResult {
   double prefill_last_tokens_per_s = 0;  // the same with logits of each last position only
   double score_tokens_per_s = 0;     // the same giving each next token's log-probability
                                      // (Transformer::token_logprobs, LM head in chunks)
+  double score_all_logits_tokens_per_s = 0;  // the same from all logits (forward, then
+                                             // log-softmax of every row), the former path
   double generate_tokens_per_s = 0;  // batch 1, one new token per step with the KV cache
   double train_tokens_per_s = 0;     // forward + cross-entropy + backward, all tensors trained
   double train_step_tokens_per_s = 0;  // the same plus zeroing gradients and an AdamW update
