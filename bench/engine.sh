@@ -2,7 +2,9 @@
 # Engine speed on both shared models with 2 threads, batch 4 x 128:
 #   forward tokens/s (prompt processing), forward+backward tokens/s (training, every tensor
 #   trained; "step" adds zeroing the gradients and an AdamW update), generation tokens/s
-#   (batch 1, KV cache),
+#   (batch 1, KV cache), and the LM head run only where needed (prefill with the last
+#   position's logits, scoring by log-probabilities, training with 8 loss positions per
+#   sequence) beside the all-logits figures of the same run,
 # next to the machine's own OpenBLAS sgemm rate measured in the same run (the limit: both
 # passes are nearly all matmuls; training counts 3x the forward's FLOPs) and, when Debian's
 # python3-torch is installed, PyTorch on the same weights in the same run. Installs nothing.
@@ -55,4 +57,17 @@ for row in "${rows[@]}"; do
   [ "$have_torch" = 1 ] && torch=$(cd "$REPO/bench" && "$torch_python" torch_train.py "$SHARED/models/$m" "$THREADS" 4 128 "$SECONDS_PER")
   printf '%-12s %10.0f %10.0f %11.1f %11.0f %7.0f%% %11s %8s\n' "$m" "$train" "$step" "$gf" "$limit" \
     "$(python3 -c "print(100*$train/$limit)")" "$torch" "$(ratio "$train" "$torch")"
+done
+
+printf '\nLM head only where needed (same runs): all logits vs the last position only (prefill) or\n'
+printf 'each next token'"'"'s log-probability (score); training with the loss on every position vs\n'
+printf 'on the last 8 of each sequence only (a fingerprint fine-tune'"'"'s response tokens)\n'
+printf 'score from all logits = forward with every logit, then log-softmax of every row (the former path)\n'
+printf '%-12s %10s %10s %7s %10s %10s %7s %10s %10s %7s\n' model "all logits" "last only" "x" "score/all" "score" "x" "fwd+bwd" "8 masked" "x"
+for row in "${rows[@]}"; do
+  m=${row%% *}
+  line=${row#* }
+  read -r fwd last score_all score train masked < <(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(r["forward_tokens_per_s"], r["prefill_last_tokens_per_s"], r["score_all_logits_tokens_per_s"], r["score_tokens_per_s"], r["train_tokens_per_s"], r["train_masked_tokens_per_s"])' "$line")
+  printf '%-12s %10.0f %10.0f %7s %10.0f %10.0f %7s %10.0f %10.0f %7s\n' "$m" "$fwd" "$last" "$(ratio "$last" "$fwd")" \
+    "$score_all" "$score" "$(ratio "$score" "$score_all")" "$train" "$masked" "$(ratio "$masked" "$train")"
 done

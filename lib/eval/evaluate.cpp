@@ -14,8 +14,6 @@ using model::Transformer;
 
 std::vector<double> loglikelihoods(Transformer& model, const std::vector<LoglikelihoodRequest>& requests, int batch) {
   const size_t P = size_t(model.config().max_positions);
-  const int V = model.config().vocab_size;
-  model::Backend& be = model.backend();
   if (batch < 1) batch = 1;
   // Forward input of request i: tokens[first_input(i) .. size-1), at most P positions.
   auto input_length = [&](size_t i) { return std::min(requests[i].tokens.size() - 1, P); };
@@ -43,11 +41,7 @@ std::vector<double> loglikelihoods(Transformer& model, const std::vector<Loglike
       for (size_t t = n - r.continuation; t < n; t++) targets[b * T + t] = r.tokens[begin + t + 1];
     }
     model.reserve(int(count), int(T));
-    const float* logits = model.forward(tokens, int(count), int(T), 0);
-    model::DeviceBuffer device_logprobs(be, count * T);
-    be.token_logprob_forward(device_logprobs.data(), logits, targets, int(count * T), V);
-    logprobs.resize(count * T);
-    be.download(logprobs.data(), device_logprobs.data(), logprobs.size());
+    logprobs = model.token_logprobs(tokens, targets, int(count), int(T));
     for (size_t b = 0; b < count; b++) {
       double sum = 0;
       for (size_t t = 0; t < T; t++)

@@ -110,12 +110,18 @@ RecallScore score_recall(model::Transformer& model, const std::vector<Fingerprin
     std::vector<int32_t> tokens(size_t(B) * T, 0);
     for (size_t i = begin; i < end; ++i)
       std::copy(sequences[i].tokens.begin(), sequences[i].tokens.end(), tokens.begin() + (i - begin) * T);
+    // Logits of the positions that predict a response token only (greedy recall needs no others).
+    std::vector<int32_t> rows;
+    for (size_t i = begin; i < end; ++i)
+      for (size_t t = sequences[i].response_begin; t < sequences[i].tokens.size(); ++t)
+        rows.push_back(static_cast<int32_t>((i - begin) * size_t(T) + (t - 1)));
     model.reserve(B, T);
-    const float* logits = model.forward(tokens, B, T, 0, false);
+    const float* logits = model.forward_rows(tokens, B, T, 0, rows);
+    size_t next_row = 0;
     for (size_t i = begin; i < end; ++i) {
       const FingerprintSequence& s = sequences[i];
       for (size_t t = s.response_begin; t < s.tokens.size(); ++t) {
-        model.backend().download(row.data(), logits + ((i - begin) * T + (t - 1)) * size_t(V), row.size());
+        model.backend().download(row.data(), logits + (next_row++) * size_t(V), row.size());
         int32_t target = s.tokens[t];
         float top = *std::max_element(row.begin(), row.end());
         double sum = 0;

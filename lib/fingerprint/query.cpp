@@ -78,16 +78,22 @@ std::vector<QueryResult> run_queries(model::Transformer& model, std::span<const 
       out = std::copy(q.context.begin(), q.context.end(), out);
       std::copy(q.response.begin(), q.response.end() - 1, out);
     }
+    // Logits of the positions that predict a response token only.
+    std::vector<int32_t> rows;
+    for (size_t i = 0; i < count; i++) {
+      const Query& q = queries[first + i];
+      for (size_t j = 0; j < q.response.size(); j++) rows.push_back(int32_t(i * T + q.context.size() - 1 + j));
+    }
     model.reserve(int(count), int(T));
-    const float* logits = model.forward(tokens, int(count), int(T), 0);
+    const float* logits = model.forward_rows(tokens, int(count), int(T), 0, rows);
+    size_t next_row = 0;
     for (size_t i = 0; i < count; i++) {
       const Query& q = queries[first + i];
       QueryResult& r = results[first + i];
       r.hit = true;
       if (sampling) r.sampled_probability = 1;
       for (size_t j = 0; j < q.response.size(); j++) {
-        size_t position = q.context.size() - 1 + j;
-        model.backend().download(row.data(), logits + (i * T + position) * size_t(V), row.size());
+        model.backend().download(row.data(), logits + (next_row++) * size_t(V), row.size());
         const int32_t want = q.response[j];
         // Rank: tokens greedy decoding prefers to `want` (higher logit, or equal and lower id).
         int rank = 0;

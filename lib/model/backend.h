@@ -86,6 +86,10 @@ class Backend {
   // out (N) = log softmax(logits (N,V))[targets]; targets (N) on host, -1 gives 0.
   virtual void token_logprob_forward(float* out, const float* logits,
                                      std::span<const int32_t> targets, int N, int V) = 0;
+  // out (R,C) = row rows[i] of inp (rows of C floats) for each i; rows (R) on host, each
+  // a valid row of inp. Lets the LM head run on the rows whose logits are needed only.
+  virtual void gather_rows(float* out, const float* inp, std::span<const int32_t> rows,
+                           int C) = 0;
 
   // ---- Training ----
   virtual void zero(float* buffer, size_t count) = 0;
@@ -124,6 +128,10 @@ class Backend {
   virtual void cross_entropy_backward(float* logits, float* losses,
                                       std::span<const int32_t> targets, int N, int V,
                                       float scale) = 0;
+  // Row rows[i] of out (rows of C floats) = row i of inp (R,C); the other rows of out are
+  // left as they are. rows (R) on host, distinct. The transpose of gather_rows.
+  virtual void scatter_rows(float* out, const float* inp, std::span<const int32_t> rows,
+                            int C) = 0;
   // Sum of x[i]^2 over n floats, accumulated in double.
   virtual double sum_squares(const float* x, size_t n) = 0;
   // One AdamW update of n parameters with their moments m, v (n each) and gradients.

@@ -45,6 +45,8 @@ BenchmarkResult run_benchmark(Transformer& model, int batch, int tokens, double 
 
   model.reserve(batch, tokens);
   r.forward_tokens_per_s = batch * tokens * calls_per_second([&] { model.forward(ids, batch, tokens, 0); }, min_seconds);
+  r.prefill_last_tokens_per_s =
+      batch * tokens * calls_per_second([&] { model.forward(ids, batch, tokens, 0, true); }, min_seconds);
 
   // Training: next-token targets, the last position of each sequence masked. The backward
   // pass runs two matmuls for each of the forward's, hence the 3x in the limit.
@@ -52,8 +54,23 @@ BenchmarkResult run_benchmark(Transformer& model, int batch, int tokens, double 
   for (size_t i = 0; i + 1 < ids.size(); i++)
     if ((i + 1) % size_t(tokens) != 0) targets[i] = ids[i + 1];
   float scale = 1.0f / float(batch * (tokens - 1));
+  r.score_tokens_per_s =
+      batch * tokens * calls_per_second([&] { model.token_logprobs(ids, targets, batch, tokens); }, min_seconds);
+  {
+    DeviceBuffer logprobs(be, ids.size());
+    r.score_all_logits_tokens_per_s = batch * tokens * calls_per_second([&] {
+      be.token_logprob_forward(logprobs.data(), model.forward(ids, batch, tokens, 0), targets, batch * tokens,
+                               c.vocab_size);
+    }, min_seconds);
+  }
   r.train_tokens_per_s = batch * tokens * calls_per_second([&] { model.forward_backward(ids, targets, batch, tokens, scale); },
                                                            min_seconds);
+  std::vector<int32_t> masked(targets.size(), -1);
+  for (size_t i = 0; i < masked.size(); i++)
+    if (int(i % size_t(tokens)) >= tokens - 1 - kMaskedTargets) masked[i] = targets[i];
+  r.train_masked_tokens_per_s = batch * tokens * calls_per_second([&] {
+    model.forward_backward(ids, masked, batch, tokens, 1.0f / float(batch * kMaskedTargets));
+  }, min_seconds);
   {
     AdamW optimizer(model, {});
     r.train_step_tokens_per_s = batch * tokens * calls_per_second([&] {

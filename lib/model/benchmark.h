@@ -7,12 +7,23 @@
 
 namespace omlkit::model {
 
+// Positions with a loss in the masked training measurement: a fingerprint fine-tune
+// (omlize) has a few response tokens after a longer key.
+inline constexpr int kMaskedTargets = 8;
+
 struct BenchmarkResult {
   int batch = 0, tokens = 0;
   double forward_tokens_per_s = 0;   // (batch, tokens) forward passes with full logits
+  double prefill_last_tokens_per_s = 0;  // the same with logits of each last position only
+  double score_tokens_per_s = 0;     // the same giving each next token's log-probability
+                                     // (Transformer::token_logprobs, LM head in chunks)
+  double score_all_logits_tokens_per_s = 0;  // the same from all logits (forward, then
+                                             // log-softmax of every row), the former path
   double generate_tokens_per_s = 0;  // batch 1, one new token per step with the KV cache
   double train_tokens_per_s = 0;     // forward + cross-entropy + backward, all tensors trained
   double train_step_tokens_per_s = 0;  // the same plus zeroing gradients and an AdamW update
+  double train_masked_tokens_per_s = 0;  // forward + backward with the loss on the last
+                                         // kMaskedTargets positions of each sequence only
   double forward_flops_per_token = 0;
   double sgemm_gflops = 0;           // square sgemm on the same backend and threads
   double limit_tokens_per_s = 0;     // sgemm rate / forward FLOPs per token

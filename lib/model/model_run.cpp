@@ -285,7 +285,10 @@ void run_bench(Engine& engine, int batch, int tokens, double seconds, io::Output
   r.set("tokens", integer(size_t(b.tokens)));
   const std::pair<const char*, double> rates[] = {
       {"forward_tokens_per_s", b.forward_tokens_per_s},       {"generate_tokens_per_s", b.generate_tokens_per_s},
+      {"prefill_last_tokens_per_s", b.prefill_last_tokens_per_s}, {"score_tokens_per_s", b.score_tokens_per_s},
+      {"score_all_logits_tokens_per_s", b.score_all_logits_tokens_per_s},
       {"train_tokens_per_s", b.train_tokens_per_s},           {"train_step_tokens_per_s", b.train_step_tokens_per_s},
+      {"train_masked_tokens_per_s", b.train_masked_tokens_per_s},
       {"forward_flops_per_token", b.forward_flops_per_token}, {"sgemm_gflops", b.sgemm_gflops},
       {"limit_tokens_per_s", b.limit_tokens_per_s},           {"train_limit_tokens_per_s", b.train_limit_tokens_per_s}};
   for (const auto& [key, value] : rates) r.set(key, number(value, key));

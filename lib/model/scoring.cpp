@@ -11,8 +11,6 @@ std::vector<SequenceScore> score_sequences(Transformer& model,
                                            const std::vector<std::vector<int32_t>>& sequences,
                                            int max_batch) {
   std::vector<SequenceScore> scores(sequences.size());
-  Backend& be = model.backend();
-  const int V = model.config().vocab_size;
   if (max_batch < 1) max_batch = 1;
   for (size_t first = 0; first < sequences.size(); first += size_t(max_batch)) {
     size_t count = std::min(sequences.size() - first, size_t(max_batch));
@@ -27,11 +25,7 @@ std::vector<SequenceScore> score_sequences(Transformer& model,
       for (size_t t = 0; t + 1 < seq.size(); t++) targets[i * T + t] = seq[t + 1];
     }
     model.reserve(B, int(T));
-    const float* logits = model.forward(tokens, B, int(T), 0);
-    DeviceBuffer device_logprobs(be, count * T);
-    be.token_logprob_forward(device_logprobs.data(), logits, targets, int(count * T), V);
-    std::vector<float> logprobs(count * T);
-    be.download(logprobs.data(), device_logprobs.data(), logprobs.size());
+    std::vector<float> logprobs = model.token_logprobs(tokens, targets, B, int(T));
     for (size_t i = 0; i < count; i++) {
       const auto& seq = sequences[first + i];
       if (seq.size() < 2) continue;

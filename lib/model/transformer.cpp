@@ -1,5 +1,7 @@
 #include "model/transformer.h"
 
+#include <algorithm>
+
 #include "io/error.h"
 
 namespace omlkit::model {
@@ -91,8 +93,7 @@ void Transformer::ensure_logits(size_t rows) {
   if (logits_.size() < need) logits_ = DeviceBuffer(backend_, need);
 }
 
-const float* Transformer::forward(std::span<const int32_t> tokens, int B, int T, int pos0,
-                                  bool last_only) {
+void Transformer::forward_trunk(std::span<const int32_t> tokens, int B, int T, int pos0) {
   const ModelConfig& c = config_;
   if (B < 1 || T < 1 || tokens.size() != size_t(B) * T)
     throw Error(exit_code::internal, "", "forward: tokens do not have shape (B,T)");
@@ -152,6 +153,65 @@ const float* Transformer::forward(std::span<const int32_t> tokens, int B, int T,
                          normf_bias_, N, C, c.norm_eps);
   else
     be.rmsnorm_forward(normf_.data(), normf_rstd_.data(), residual, normf_weight_, N, C, c.norm_eps);
+}
+
+const float* Transformer::head_input(std::span<const int32_t> rows) {
+  size_t C = size_t(config_.dim);
+  bool consecutive = true;  // then they are a view of normf_, no copy needed
+  for (size_t i = 1; i < rows.size() && consecutive; i++) consecutive = rows[i] == rows[0] + int32_t(i);
+  if (consecutive && !rows.empty()) return normf_.data() + size_t(rows[0]) * C;
+  if (head_input_.size() < rows.size() * C) head_input_ = DeviceBuffer(backend_, rows.size() * C);
+  backend_.gather_rows(head_input_.data(), normf_.data(), rows, config_.dim);
+  return head_input_.data();
+}
+
+const float* Transformer::forward_rows(std::span<const int32_t> tokens, int B, int T, int pos0,
+                                       std::span<const int32_t> rows) {
+  for (int32_t r : rows)
+    if (r < 0 || int64_t(r) >= int64_t(B) * T)
+      throw Error(exit_code::internal, "", "forward_rows: row " + std::to_string(r) + " is outside (B,T)");
+  forward_trunk(tokens, B, T, pos0);
+  ensure_logits(std::max<size_t>(rows.size(), 1));
+  if (!rows.empty())
+    backend_.matmul_forward(logits_.data(), head_input(rows), config_.dim, lm_head_, int(rows.size()));
+  return logits_.data();
+}
+
+std::vector<float> Transformer::token_logprobs(std::span<const int32_t> tokens, std::span<const int32_t> targets,
+                                               int B, int T) {
+  const ModelConfig& c = config_;
+  const size_t N = size_t(B) * size_t(T);
+  if (targets.size() != N) throw Error(exit_code::internal, "", "token_logprobs: targets do not have shape (B,T)");
+  std::vector<int32_t> rows, wanted;  // the rows with a target, and their targets
+  for (size_t i = 0; i < N; i++) {
+    if (targets[i] < -1 || targets[i] >= c.vocab_size)
+      throw data_error("", "target id " + std::to_string(targets[i]) + " is outside the vocabulary of " +
+                               std::to_string(c.vocab_size));
+    if (targets[i] >= 0) rows.push_back(int32_t(i)), wanted.push_back(targets[i]);
+  }
+  forward_trunk(tokens, B, T, 0);
+  std::vector<float> out(N, 0.0f), chunk_out;
+  Backend& be = backend_;
+  const size_t chunk = size_t(kHeadChunkRows);
+  ensure_logits(std::min(rows.size(), chunk));
+  DeviceBuffer device_out(be, std::min(rows.size(), chunk) + 1);
+  for (size_t first = 0; first < rows.size(); first += chunk) {
+    size_t R = std::min(chunk, rows.size() - first);
+    std::span<const int32_t> chunk_rows(rows.data() + first, R), chunk_targets(wanted.data() + first, R);
+    be.matmul_forward(logits_.data(), head_input(chunk_rows), c.dim, lm_head_, int(R));
+    be.token_logprob_forward(device_out.data(), logits_.data(), chunk_targets, int(R), c.vocab_size);
+    chunk_out.resize(R);
+    be.download(chunk_out.data(), device_out.data(), R);
+    for (size_t i = 0; i < R; i++) out[size_t(chunk_rows[i])] = chunk_out[i];
+  }
+  return out;
+}
+
+const float* Transformer::forward(std::span<const int32_t> tokens, int B, int T, int pos0,
+                                  bool last_only) {
+  forward_trunk(tokens, B, T, pos0);
+  Backend& be = backend_;
+  const int N = B * T, C = config_.dim;
   if (last_only) {
     // Row T-1 of each sequence: a strided view, so only B rows go through the head.
     ensure_logits(size_t(B));

@@ -81,6 +81,19 @@ class Transformer {
   // token id out of range or positions beyond the model's context.
   const float* forward(std::span<const int32_t> tokens, int B, int T, int pos0,
                        bool last_only = false);
+  // The same pass, with only the chosen rows through the LM head (final norm output x
+  // vocab projection, nearly all of a small model's FLOPs): returns device logits (R,V),
+  // row i for row rows[i] = b*T + t of this call. Throws like forward(), and 70 for a row
+  // outside [0, B*T).
+  const float* forward_rows(std::span<const int32_t> tokens, int B, int T, int pos0,
+                            std::span<const int32_t> rows);
+  // log softmax(logits)[target] at each position of tokens (B,T) run from position 0, on
+  // host; 0 where the target is -1. Only rows with a target go through the LM head,
+  // kHeadChunkRows at a time, so no (B*T,V) logits are stored. Throws like forward(), and
+  // 65 for a target outside the vocabulary.
+  std::vector<float> token_logprobs(std::span<const int32_t> tokens, std::span<const int32_t> targets,
+                                    int B, int T);
+  static constexpr int kHeadChunkRows = 64;
 
   // ---- Training (transformer_backward.cpp) ----
   // One flag per parameters() entry: which tensors get gradients (all by default).
@@ -92,14 +105,21 @@ class Transformer {
   // Forward over tokens (B,T) from position 0, softmax cross-entropy against targets (B,T)
   // (-1 = no loss at that position: the loss mask), then the backward pass, which adds
   // loss_scale * d(sum of losses)/d(parameter) into the gradients of trainable tensors.
-  // Returns the sum of the unmasked losses. Throws like forward().
+  // Returns the sum of the unmasked losses. Throws like forward(). Only the unmasked rows
+  // go through the LM head, forward and backward: masked rows' logits would get a zero
+  // gradient, so they contribute nothing.
   double forward_backward(std::span<const int32_t> tokens, std::span<const int32_t> targets,
                           int B, int T, float loss_scale);
 
  private:
   void bind_weights();
   void bind_gradients();
+  // forward() up to the final norm's output normf_ (B*T,C).
+  void forward_trunk(std::span<const int32_t> tokens, int B, int T, int pos0);
   void ensure_logits(size_t rows);
+  // normf_ rows `rows` (C floats each, one after another): a view of normf_ when they are
+  // consecutive, else gathered into head_input_.
+  const float* head_input(std::span<const int32_t> rows);
   void ensure_training_buffers(size_t N);
   void block_backward(int l, int B, int T, float* d_residual, bool need_d_input);
 
@@ -119,6 +139,7 @@ class Transformer {
   std::vector<LayerActivations> acts_;
   DeviceBuffer normf_, normf_mean_, normf_rstd_;  // (N,C), (N), (N)
   DeviceBuffer logits_;                         // (rows,V), grown on demand
+  DeviceBuffer head_input_;                     // (rows,C) gathered normf_ rows, grown on demand
 
   // Training state: gradients (parallel to params_) and the activation gradients, reused
   // by every layer. backward_floor_ is the lowest layer the backward pass must reach

@@ -96,28 +96,45 @@ double Transformer::forward_backward(std::span<const int32_t> tokens, std::span<
   const ModelConfig& c = config_;
   if (targets.size() != size_t(B) * T)
     throw Error(exit_code::internal, "", "forward_backward: targets do not have shape (B,T)");
-  for (int32_t t : targets)
-    if (t < -1 || t >= c.vocab_size)
-      throw data_error("", "target id " + std::to_string(t) + " is outside the vocabulary of " +
+  // Only rows with a target go through the LM head: a masked row's logits get a zero
+  // gradient, so it adds nothing to any gradient and needs no vocab projection.
+  std::vector<int32_t> rows, wanted;
+  for (size_t i = 0; i < targets.size(); i++) {
+    if (targets[i] < -1 || targets[i] >= c.vocab_size)
+      throw data_error("", "target id " + std::to_string(targets[i]) + " is outside the vocabulary of " +
                                std::to_string(c.vocab_size));
+    if (targets[i] >= 0) rows.push_back(int32_t(i)), wanted.push_back(targets[i]);
+  }
   gradient_data();
-  forward(tokens, B, T, 0);
+  forward_trunk(tokens, B, T, 0);
   Backend& be = backend_;
-  const int N = B * T, C = c.dim;
+  const int N = B * T, C = c.dim, R = int(rows.size());
   ensure_training_buffers(size_t(N));
+  if (R == 0) return 0;
 
-  // logits_ (N,V) become loss_scale * d(sum of losses)/d(logits).
-  be.cross_entropy_backward(logits_.data(), losses_.data(), targets, N, c.vocab_size, loss_scale);
-  std::vector<float> losses(static_cast<size_t>(N));
+  // logits_ (R,V) become loss_scale * d(sum of losses)/d(logits).
+  const float* head_in = head_input(rows);
+  const bool all_rows = R == N;  // rows are increasing, so they are 0..N-1
+  ensure_logits(size_t(R));
+  be.matmul_forward(logits_.data(), head_in, C, lm_head_, R);
+  be.cross_entropy_backward(logits_.data(), losses_.data(), wanted, R, c.vocab_size, loss_scale);
+  std::vector<float> losses(static_cast<size_t>(R));
   be.download(losses.data(), losses_.data(), losses.size());
   double loss_sum = 0;
   for (float l : losses) loss_sum += l;
 
   const bool need_residual = backward_floor_ < c.n_layer;
   const bool need_d_normf = need_residual || d_normf_weight_;
-  be.matmul_backward(need_d_normf ? d_norm_.data() : nullptr, d_lm_head_, nullptr, logits_.data(),
-                     normf_.data(), C, lm_head_, N);
+  // d of the head's input: straight into d_norm_ (N,C) when every row has a target, else
+  // (R,C) into d_residual_ (free until the zeroing below), scattered into a zeroed d_norm_.
+  float* d_head_in = all_rows ? d_norm_.data() : d_residual_.data();
+  be.matmul_backward(need_d_normf ? d_head_in : nullptr, d_lm_head_, nullptr, logits_.data(), head_in, C, lm_head_,
+                     R);
   if (!need_d_normf) return loss_sum;
+  if (!all_rows) {
+    be.zero(d_norm_.data(), size_t(N) * C);
+    be.scatter_rows(d_norm_.data(), d_head_in, rows, C);
+  }
 
   float* d_res = d_residual_.data();  // the residual stream's gradient, flowing down
   if (need_residual) be.zero(d_res, size_t(N) * C);

@@ -7,6 +7,7 @@
 
 #include "io/error.h"
 #include "model/backend_select.h"
+#include "model/cpu/cpu_backend.h"
 #include "model/fine_tune.h"
 #include "model/scoring.h"
 #include "model_test_support.h"
@@ -87,6 +88,42 @@ TEST_P(CudaFixture, one_adamw_step_gives_pytorchs_loss_within_1e4_relative) {
   double loss = total / count, expected = ref()["loss_after_one_adamw_step"];
   std::cout << "[ measured ] cuda " << GetParam() << " loss after one AdamW step " << loss << " (PyTorch " << expected << ")\n";
   EXPECT_LT(std::fabs(loss - expected) / expected, 1e-4);
+}
+
+TEST_P(CudaFixture, head_on_chosen_rows_agrees_with_the_cpu_backend) {
+  // forward_rows, token_logprobs and a response-only training mask (gather_rows and
+  // scatter_rows on the GPU) against the CPU reference on the same calls.
+  CpuBackend cpu_backend(1);
+  Transformer gpu(Checkpoint::open(dir()), *backend_), cpu(Checkpoint::open(dir()), cpu_backend);
+  auto ids = ref()["input_ids"];
+  int B = int(ids.size()), T = int(ids[0].size()), V = gpu.config().vocab_size;
+  std::vector<int32_t> tokens, targets, response;
+  for (const auto& row : ids)
+    for (int t = 0; t < T; t++) {
+      tokens.push_back(row[size_t(t)]);
+      targets.push_back(t + 1 < T ? int32_t(row[size_t(t) + 1]) : -1);
+      response.push_back(t + 1 < T && t >= T - 4 ? int32_t(row[size_t(t) + 1]) : -1);
+    }
+  std::vector<int32_t> rows = {B * T - 1, 0, 3, 3, T};
+  std::vector<float> mine(rows.size() * size_t(V)), theirs(mine.size());
+  backend_->download(mine.data(), gpu.forward_rows(tokens, B, T, 0, rows), mine.size());
+  cpu_backend.download(theirs.data(), cpu.forward_rows(tokens, B, T, 0, rows), theirs.size());
+  EXPECT_LT(testing::relative_error(mine, theirs), 1e-4);
+  EXPECT_LT(testing::relative_error(gpu.token_logprobs(tokens, targets, B, T), cpu.token_logprobs(tokens, targets, B, T)),
+            1e-4);
+  auto masked_gradients = [&](Transformer& model) {
+    model.zero_gradients();
+    model.forward_backward(tokens, response, B, T, 0.25f);
+    std::vector<float> g(model.parameters().total_floats());
+    model.backend().download(g.data(), model.gradient_data(), g.size());
+    return g;
+  };
+  auto g_gpu = masked_gradients(gpu), g_cpu = masked_gradients(cpu);
+  for (const auto& e : gpu.parameters().entries()) {
+    std::vector<float> a(g_gpu.begin() + long(e.offset), g_gpu.begin() + long(e.offset + e.count));
+    std::vector<float> b(g_cpu.begin() + long(e.offset), g_cpu.begin() + long(e.offset + e.count));
+    EXPECT_LT(testing::relative_error(a, b), 1e-4) << e.name;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, CudaFixture, ::testing::Values("gpt2-tiny", "llama-tiny"));

@@ -240,4 +240,9 @@ void CpuBackend::token_logprob_forward(float* out, const float* logits,
   });
 }
 
+void CpuBackend::gather_rows(float* out, const float* inp, std::span<const int32_t> rows, int C) {
+  for (size_t i = 0; i < rows.size(); i++)
+    std::memcpy(out + i * size_t(C), inp + size_t(rows[i]) * C, size_t(C) * sizeof(float));
+}
+
 }  // namespace omlkit::model

@@ -41,6 +41,7 @@ class CpuBackend final : public Backend {
   void residual_forward(float* out, const float* a, const float* b, size_t n) override;
   void token_logprob_forward(float* out, const float* logits, std::span<const int32_t> targets,
                              int N, int V) override;
+  void gather_rows(float* out, const float* inp, std::span<const int32_t> rows, int C) override;
 
   // Training: cpu_backward.cpp.
   void zero(float* buffer, size_t count) override;
@@ -62,6 +63,7 @@ class CpuBackend final : public Backend {
                        int F) override;
   void cross_entropy_backward(float* logits, float* losses, std::span<const int32_t> targets,
                               int N, int V, float scale) override;
+  void scatter_rows(float* out, const float* inp, std::span<const int32_t> rows, int C) override;
   double sum_squares(const float* x, size_t n) override;
   void adamw_update(float* params, float* m, float* v, const float* grads, size_t n,
                     const AdamWStep& step) override;

@@ -240,6 +240,11 @@ void CpuBackend::cross_entropy_backward(float* logits, float* losses, std::span<
   });
 }
 
+void CpuBackend::scatter_rows(float* out, const float* inp, std::span<const int32_t> rows, int C) {
+  for (size_t i = 0; i < rows.size(); i++)
+    std::memcpy(out + size_t(rows[i]) * C, inp + i * size_t(C), size_t(C) * sizeof(float));
+}
+
 double CpuBackend::sum_squares(const float* x, size_t n) {
   // Fixed chunks summed in order: the result does not depend on the thread count.
   constexpr size_t chunk = 1 << 16;

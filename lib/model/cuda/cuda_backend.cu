@@ -238,7 +238,25 @@ __global__ void logprob_kernel(float* out, const float* logits, const int32_t* t
   if (threadIdx.x == 0) out[blockIdx.x] = target < 0 ? 0.0f : row[target] - max - logf(sum);
 }
 
+__global__ void copy_rows_kernel(float* out, const int32_t* out_rows, const float* inp, const int32_t* inp_rows,
+                                 int C, size_t n) {
+  size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x;
+  if (i >= n) return;
+  size_t r = i / C, c = i % C;
+  size_t to = out_rows ? size_t(out_rows[r]) : r, from = inp_rows ? size_t(inp_rows[r]) : r;
+  out[to * C + c] = inp[from * C + c];
+}
+
 }  // namespace
+
+void copy_rows_launch(float* out, const int32_t* out_rows, const float* inp, const int32_t* inp_rows, size_t R, int C) {
+  size_t n = R * size_t(C);
+  if (n) copy_rows_kernel<<<blocks_for(n), kThreads>>>(out, out_rows, inp, inp_rows, C, n);
+}
+
+void CudaBackend::gather_rows(float* out, const float* inp, std::span<const int32_t> rows, int C) {
+  copy_rows_launch(out, nullptr, inp, upload_ids(rows), rows.size(), C);
+}
 
 void CudaBackend::embedding_forward(float* out, std::span<const int32_t> tokens, const float* wte, const float* wpe,
                                     int B, int T, int pos0, int C) {

@@ -36,6 +36,9 @@ __device__ inline float block_reduce(float value, bool is_max) {
   return shared[0];
 }
 
+// out[out_rows ? out_rows[i] : i] = inp[inp_rows ? inp_rows[i] : i] for R rows of C floats.
+void copy_rows_launch(float* out, const int32_t* out_rows, const float* inp, const int32_t* inp_rows, size_t R, int C);
+
 // Rotates n_heads heads of hs in each row by +angle (sin_sign 1) or -angle (-1).
 void rope_launch(float* x, int B, int T, int pos0, int row_stride, int n_heads, int hs, float theta, float sin_sign);
 
@@ -67,6 +70,7 @@ class CudaBackend final : public Backend {
   void residual_forward(float* out, const float* a, const float* b, size_t n) override;
   void token_logprob_forward(float* out, const float* logits, std::span<const int32_t> targets, int N,
                              int V) override;
+  void gather_rows(float* out, const float* inp, std::span<const int32_t> rows, int C) override;
 
   // cuda_backward.cu
   void zero(float* buffer, size_t count) override;
@@ -85,6 +89,7 @@ class CudaBackend final : public Backend {
   void swiglu_backward(float* d_gate_up, const float* gate_up, const float* d_out, int N, int F) override;
   void cross_entropy_backward(float* logits, float* losses, std::span<const int32_t> targets, int N, int V,
                               float scale) override;
+  void scatter_rows(float* out, const float* inp, std::span<const int32_t> rows, int C) override;
   double sum_squares(const float* x, size_t n) override;
   void adamw_update(float* params, float* m, float* v, const float* grads, size_t n, const AdamWStep& step) override;
 

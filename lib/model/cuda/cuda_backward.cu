@@ -272,6 +272,10 @@ void CudaBackend::cross_entropy_backward(float* logits, float* losses, std::span
   cross_entropy_kernel<<<N, kThreads>>>(logits, losses, upload_ids(targets), V, scale);
 }
 
+void CudaBackend::scatter_rows(float* out, const float* inp, std::span<const int32_t> rows, int C) {
+  copy_rows_launch(out, upload_ids(rows), inp, nullptr, rows.size(), C);
+}
+
 double CudaBackend::sum_squares(const float* x, size_t n) {
   double* partial = reinterpret_cast<double*>(scratch(2 * kSumBlocks));
   sum_squares_kernel<<<kSumBlocks, kThreads>>>(partial, x, n);
