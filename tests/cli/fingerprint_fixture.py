@@ -22,23 +22,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tiny_model  # noqa: E402
-
-
-def canonical(v):
-    return json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def leaf(data):
-    return hashlib.sha256(b"\x00" + data.encode()).digest()
-
-
-def root(leaves):  # RFC 6962 2.1: split at the largest power of two below n
-    if len(leaves) == 1:
-        return leaves[0]
-    k = 1
-    while k * 2 < len(leaves):
-        k *= 2
-    return hashlib.sha256(b"\x01" + root(leaves[:k]) + root(leaves[k:])).digest()
+from rfc6962 import canonical, leaf, root  # noqa: E402
 
 
 def main():

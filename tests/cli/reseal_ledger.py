@@ -14,22 +14,7 @@ import sys
 
 from cryptography.hazmat.primitives import serialization
 
-
-def canonical(v):
-    return json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def leaf(line):
-    return hashlib.sha256(b"\x00" + line).digest()
-
-
-def root(leaves):
-    if len(leaves) == 1:
-        return leaves[0]
-    k = 1
-    while k * 2 < len(leaves):
-        k *= 2
-    return hashlib.sha256(b"\x01" + root(leaves[:k]) + root(leaves[k:])).digest()
+from rfc6962 import canonical, leaf, root
 
 
 def main():
