@@ -177,18 +177,23 @@ const float* Transformer::forward_rows(std::span<const int32_t> tokens, int B, i
   return logits_.data();
 }
 
+void Transformer::target_rows(std::span<const int32_t> targets, std::vector<int32_t>& rows,
+                              std::vector<int32_t>& wanted) const {
+  for (size_t i = 0; i < targets.size(); i++) {
+    if (targets[i] < -1 || targets[i] >= config_.vocab_size)
+      throw data_error("", "target id " + std::to_string(targets[i]) + " is outside the vocabulary of " +
+                               std::to_string(config_.vocab_size));
+    if (targets[i] >= 0) rows.push_back(int32_t(i)), wanted.push_back(targets[i]);
+  }
+}
+
 std::vector<float> Transformer::token_logprobs(std::span<const int32_t> tokens, std::span<const int32_t> targets,
                                                int B, int T) {
   const ModelConfig& c = config_;
   const size_t N = size_t(B) * size_t(T);
   if (targets.size() != N) throw Error(exit_code::internal, "", "token_logprobs: targets do not have shape (B,T)");
-  std::vector<int32_t> rows, wanted;  // the rows with a target, and their targets
-  for (size_t i = 0; i < N; i++) {
-    if (targets[i] < -1 || targets[i] >= c.vocab_size)
-      throw data_error("", "target id " + std::to_string(targets[i]) + " is outside the vocabulary of " +
-                               std::to_string(c.vocab_size));
-    if (targets[i] >= 0) rows.push_back(int32_t(i)), wanted.push_back(targets[i]);
-  }
+  std::vector<int32_t> rows, wanted;
+  target_rows(targets, rows, wanted);
   forward_trunk(tokens, B, T, 0);
   std::vector<float> out(N, 0.0f), chunk_out;
   Backend& be = backend_;

@@ -120,6 +120,9 @@ class Transformer {
   // normf_ rows `rows` (C floats each, one after another): a view of normf_ when they are
   // consecutive, else gathered into head_input_.
   const float* head_input(std::span<const int32_t> rows);
+  // The positions i of targets (B*T) with a target (>= 0) into rows, their targets into
+  // wanted; throws 65 for a target outside [-1, vocab).
+  void target_rows(std::span<const int32_t> targets, std::vector<int32_t>& rows, std::vector<int32_t>& wanted) const;
   void ensure_training_buffers(size_t N);
   void block_backward(int l, int B, int T, float* d_residual, bool need_d_input);
 

@@ -99,12 +99,7 @@ double Transformer::forward_backward(std::span<const int32_t> tokens, std::span<
   // Only rows with a target go through the LM head: a masked row's logits get a zero
   // gradient, so it adds nothing to any gradient and needs no vocab projection.
   std::vector<int32_t> rows, wanted;
-  for (size_t i = 0; i < targets.size(); i++) {
-    if (targets[i] < -1 || targets[i] >= c.vocab_size)
-      throw data_error("", "target id " + std::to_string(targets[i]) + " is outside the vocabulary of " +
-                               std::to_string(c.vocab_size));
-    if (targets[i] >= 0) rows.push_back(int32_t(i)), wanted.push_back(targets[i]);
-  }
+  target_rows(targets, rows, wanted);
   gradient_data();
   forward_trunk(tokens, B, T, 0);
   Backend& be = backend_;
