@@ -6,10 +6,9 @@
 # hostile input refused with its exit code and message, never a verdict.
 
 setup_file() {
+  load test_helper
   W="$BATS_FILE_TMPDIR/w"
   mkdir -p "$W" && cd "$W"
-  REPO="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
-  export PATH="${OMLKIT_BIN:-$REPO/bin}:$PATH"
   python3 "$REPO/tests/cli/tiny_model.py" make base gpt2-tiny
   python3 "$REPO/tests/cli/tiny_model.py" make other llama-tiny
   python3 "$REPO/tests/cli/fingerprint_fixture.py" base acme lic-acme acct:acme 32 1

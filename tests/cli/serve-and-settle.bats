@@ -8,10 +8,9 @@
 bats_require_minimum_version 1.5.0
 
 setup_file() {
+  load test_helper
   W="$BATS_FILE_TMPDIR/w"
   mkdir -p "$W" && cd "$W"
-  REPO="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
-  export PATH="${OMLKIT_BIN:-$REPO/bin}:$PATH"
   python3 "$REPO/tests/cli/tiny_model.py" make base gpt2-tiny
   WORK="$W/clean" "$REPO/examples/serve-and-settle.sh" base > clean.out
   WORK="$W/evade" EVADE=1 "$REPO/examples/serve-and-settle.sh" base > evade.out 2> evade.err || echo $? > evade.status
