@@ -101,11 +101,12 @@ std::vector<std::string> split_fields(std::string_view payload, size_t n) {
 
 }  // namespace
 
-void Accounts::claim_id(const std::string& space, const std::string& id, const std::string& where) {
+void Accounts::claim_id(IdSpace id_space, const std::string& id, const std::string& where) {
+  const std::string_view space = name(id_space);
   if (compact_.ids) {
     uint64_t first_seq;
     if (!compact_.ids->insert((*compact_.digester)(space, id), seq_, &first_seq))
-      throw invalid(where, space + " \"" + id + "\" already appears earlier in the ledger");
+      throw invalid(where, std::string(space) + " \"" + id + "\" already appears earlier in the ledger");
     return;
   }
   std::string key;
@@ -115,7 +116,7 @@ void Accounts::claim_id(const std::string& space, const std::string& id, const s
   }
   if ((base_ && ids_.contains(space, id) == false && base_->get(state_table::id, key, &scratch_)) ||
       !ids_.insert(space, id))
-    throw invalid(where, space + " \"" + id + "\" already appears earlier in the ledger");
+    throw invalid(where, std::string(space) + " \"" + id + "\" already appears earlier in the ledger");
 }
 
 void Accounts::require_account(const std::string& account, const std::string& field,
@@ -240,7 +241,7 @@ void Accounts::fee(const json::Value& body, const std::string& where) {
     post(postings, where);
     return;
   }
-  claim_id("call", text(body, "call", where), where);
+  claim_id(IdSpace::call, text(body, "call", where), where);
   Money fee = money_field(body, "fee", where);
   const std::string& payer = text(body, "payer", where);
   const Posting& first = postings[0];
@@ -291,7 +292,7 @@ void Accounts::settlement(const json::Value& calls, const json::Value& body, con
     if (!c.is_object() || !c.find("split"))
       throw invalid(where, field + ": expected {call, fee, payer, split} (the split the settlement aggregates), found " +
                                describe(&c));
-    claim_id("call", text(c, "call", where), where);
+    claim_id(IdSpace::call, text(c, "call", where), where);
     Money fee = money_field(c, "fee", where);
     require_asset(fee.asset, field + ".fee.asset", where);
     const std::string& payer = text(c, "payer", where);
@@ -337,7 +338,7 @@ void Accounts::settlement(const json::Value& calls, const json::Value& body, con
 
 void Accounts::fingerprint_proof(const json::Value& body, const std::string& where) {
   const std::string& id = text(body, "proof", where);
-  claim_id("proof", id, where);
+  claim_id(IdSpace::proof, id, where);
   const std::string& license_id = text(body, "license", where);
   const License* license = find_license(license_id);
   if (!license) throw invalid(where, "body.license: no license.grant for \"" + license_id + "\"");
@@ -385,7 +386,7 @@ void Accounts::apply(const std::string& type, const json::Value& body, uint64_t 
     const std::string& asset = text(body, "asset", where);
     if (asset.size() > 32 || asset.find_first_of(" \n\t") != std::string::npos)
       throw invalid(where, "body.asset: expected an asset code of at most 32 bytes without spaces");
-    claim_id("asset", asset, where);
+    claim_id(IdSpace::asset, asset, where);
     int decimals = static_cast<int>(integer(body, "decimals", 0, 38, where));
     const std::string& issuer = text(body, "issuer", where);
     if (!valid_account_name(issuer)) throw invalid(where, std::string("body.issuer: expected ") + money::account_name_rule);
@@ -394,11 +395,11 @@ void Accounts::apply(const std::string& type, const json::Value& body, uint64_t 
   } else if (type == "account.open") {
     const std::string& account = text(body, "account", where);
     if (!valid_account_name(account)) throw invalid(where, std::string("body.account: expected ") + money::account_name_rule);
-    claim_id("account", account, where);
+    claim_id(IdSpace::account, account, where);
     accounts_.insert(account);
   } else if (type == "model.register") {
     const std::string& id = text(body, "model", where);
-    claim_id("model", id, where);
+    claim_id(IdSpace::model, id, where);
     const std::string& owner = text(body, "owner", where);
     require_account(owner, "body.owner", where);
     if (!is_sha256_digest(text(body, "digest", where)))
@@ -409,7 +410,7 @@ void Accounts::apply(const std::string& type, const json::Value& body, uint64_t 
     models_[id] = Model{owner, parent ? *parent : std::string(), model_count_++};
   } else if (type == "license.grant") {
     const std::string& id = text(body, "license", where);
-    claim_id("license", id, where);
+    claim_id(IdSpace::license, id, where);
     const std::string& model = text(body, "model", where);
     if (!this->model(model)) throw invalid(where, "body.model: model \"" + model + "\" is not registered");
     require_account(text(body, "licensee", where), "body.licensee", where);
@@ -428,7 +429,7 @@ void Accounts::apply(const std::string& type, const json::Value& body, uint64_t 
     if (license->revoked) throw invalid(where, "body.license: license \"" + id + "\" is already revoked");
     license->revoked = true;
   } else if (type == "collateral.deposit") {
-    claim_id("deposit", text(body, "deposit", where), where);
+    claim_id(IdSpace::deposit, text(body, "deposit", where), where);
     const std::string& license = text(body, "license", where);
     if (!find_license(license)) throw invalid(where, "body.license: no license.grant for \"" + license + "\"");
     Money m = money_field(body, "amount", where);
@@ -439,7 +440,7 @@ void Accounts::apply(const std::string& type, const json::Value& body, uint64_t 
   } else if (type == "fingerprint.proof") {
     fingerprint_proof(body, where);
   } else if (type == "slash") {
-    claim_id("slash", text(body, "slash", where), where);
+    claim_id(IdSpace::slash, text(body, "slash", where), where);
     const std::string& license = text(body, "license", where);
     const std::string& proof = text(body, "proof", where);
     const std::string* proof_license = find_proof(proof);
@@ -458,7 +459,7 @@ void Accounts::apply(const std::string& type, const json::Value& body, uint64_t 
   } else if (type == "inference.fee") {
     fee(body, where);
   } else if (type == "payout") {
-    claim_id("payout", text(body, "payout", where), where);
+    claim_id(IdSpace::payout, text(body, "payout", where), where);
     Money m = money_field(body, "amount", where);
     const Asset& asset = require_asset(m.asset, "body.amount.asset", where);
     const std::string& account = text(body, "account", where);
@@ -466,20 +467,20 @@ void Accounts::apply(const std::string& type, const json::Value& body, uint64_t 
     post({{account, m.asset, Signed::of(m.amount, true)}, {asset.issuer, m.asset, Signed::of(m.amount)}}, where);
   } else if (type == "evaluation") {
     const std::string& id = text(body, "evaluation", where);
-    claim_id("evaluation", id, where);
+    claim_id(IdSpace::evaluation, id, where);
     const std::string& model = text(body, "model", where);
     if (!this->model(model)) throw invalid(where, "body.model: model \"" + model + "\" is not registered");
     require_account(text(body, "evaluator", where), "body.evaluator", where);
     integer(body, "score", -(int64_t(1) << 53) + 1, (int64_t(1) << 53) - 1, where);
     evaluations_.insert(id);
   } else if (type == "reward") {
-    claim_id("reward", text(body, "reward", where), where);
+    claim_id(IdSpace::reward, text(body, "reward", where), where);
     const std::string& evaluation = text(body, "evaluation", where);
     if (!has_evaluation(evaluation))
       throw invalid(where, "body.evaluation: no evaluation \"" + evaluation + "\" earlier in the ledger");
     post(read_postings(body, where), where);
   } else if (type == "transfer") {
-    claim_id("transfer", text(body, "transfer", where), where);
+    claim_id(IdSpace::transfer, text(body, "transfer", where), where);
     post(read_postings(body, where), where);
   } else if (type == "assert") {
     const std::string& account = text(body, "account", where);

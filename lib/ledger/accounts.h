@@ -25,6 +25,13 @@
 
 namespace omlkit::ledger {
 
+// The spaces in which Accounts claims ids: an id may appear once per space over the whole
+// ledger. The one list of them (ledger-verify's spill search tries every space).
+enum class IdSpace { asset, account, model, license, call, deposit, proof, slash, payout, evaluation, reward, transfer };
+inline constexpr std::string_view id_space_names[] = {"asset",   "account", "model",  "license",    "call",   "deposit",
+                                                      "proof",   "slash",   "payout", "evaluation", "reward", "transfer"};
+inline constexpr std::string_view name(IdSpace space) { return id_space_names[static_cast<size_t>(space)]; }
+
 // The accounting state as of an earlier line, kept outside memory (ledger/state_cache.h):
 // Accounts looks there for what it has not seen since. Keys and payloads are bytes; the
 // tables are named by one character (see man/omlkit-formats.5, STATE CACHE).
@@ -139,7 +146,7 @@ class Accounts {
   License* find_license(const std::string& id);
   const std::string* find_proof(const std::string& id) const;
   bool has_evaluation(const std::string& id) const;
-  void claim_id(const std::string& space, const std::string& id, const std::string& where);
+  void claim_id(IdSpace space, const std::string& id, const std::string& where);
   void require_account(const std::string& account, const std::string& field, const std::string& where) const;
   const Asset& require_asset(const std::string& asset, const std::string& field, const std::string& where) const;
 

@@ -43,10 +43,6 @@ TrustedHead load_trusted_head(const std::string& path, const std::vector<crypto:
   return head;
 }
 
-// Every id space Accounts claims in (ledger/accounts.cpp, claim_id).
-static const char* const id_spaces[] = {"asset",   "account", "model",      "license", "call",     "deposit",
-                                        "proof",   "slash",   "payout",     "evaluation", "reward", "transfer"};
-
 static void for_each_string(const json::Value& v, const std::function<void(const std::string&)>& f) {
   if (v.is_string()) f(v.text());
   if (v.is_array())
@@ -74,7 +70,7 @@ static void report_merged_repeat(const std::string& path, const IdDigestSet::Dup
       std::vector<std::pair<std::string, std::string>> found;
       if (body)
         for_each_string(*body, [&](const std::string& s) {
-          for (const char* sp : id_spaces)
+          for (std::string_view sp : id_space_names)
             if (digester(sp, s) == repeat.digest) found.emplace_back(sp, s);
         });
       if (seq == repeat.first_seq) {
