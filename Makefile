@@ -80,14 +80,14 @@ install: all
 	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
 	for m in $(MAN_PAGES); do install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/; done
 
-# ASan + UBSan build of everything in a separate tree (-O1, no CUDA), every unit and CLI
+# ASan + UBSan build of everything in a separate tree (-Og, no CUDA), every unit and CLI
 # test against it, then a short libFuzzer run of each fuzz target (tests/fuzz/fuzz.mk). The
 # tests that need ../shared/models are skipped here (they are slow under ASan and run in
 # `make test`); SANITIZE_SHARED=../shared runs them too.
 SANITIZE_SHARED ?=
 sanitize: deps
 	@$(MAKE) $(PARALLEL) --no-print-directory BUILD=build-san BIN=bin-san CUDA=0 \
-	    CXXFLAGS='-O1 -g1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
+	    CXXFLAGS='-Og -g1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
 	    all build-san/unit_tests
 	@$(if $(SANITIZE_SHARED),,echo "sanitize: tests that need ../shared/models are skipped (SANITIZE_SHARED=../shared runs them)")
 	@OMLKIT_SHARED=$(or $(abspath $(SANITIZE_SHARED)),$(CURDIR)/build-san/no-shared) OMLKIT_BIN=$(CURDIR)/bin-san OMLKIT_SANITIZE=1 \
