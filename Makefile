@@ -85,7 +85,7 @@ install: all
 # tests that need ../shared/models are skipped here (they are slow under ASan and run in
 # `make test`); SANITIZE_SHARED=../shared runs them too.
 SANITIZE_SHARED ?=
-sanitize: deps
+sanitize: fuzz-deps
 	@$(MAKE) $(PARALLEL) --no-print-directory BUILD=build-san BIN=bin-san CUDA=0 \
 	    CXXFLAGS='-Og -g1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
 	    all build-san/unit_tests
