@@ -55,13 +55,15 @@ std::vector<Batch> fingerprint_batches(const std::vector<FingerprintSequence>& s
   return out;
 }
 
-std::vector<Batch> replay_batches(const std::vector<std::vector<int32_t>>& seqs, int micro_batch) {
+// Replay sequences first, first+1, ... (`count` of them, wrapping around the pool).
+std::vector<Batch> replay_batches(const std::vector<std::vector<int32_t>>& pool, size_t first, size_t count,
+                                  int micro_batch) {
   std::vector<Batch> out;
-  for (size_t begin = 0; begin < seqs.size(); begin += size_t(micro_batch)) {
+  for (size_t begin = 0; begin < count; begin += size_t(micro_batch)) {
     std::vector<const std::vector<int32_t>*> t;
     std::vector<const std::vector<uint8_t>*> m;
-    for (size_t i = begin; i < std::min(seqs.size(), begin + size_t(micro_batch)); ++i) {
-      t.push_back(&seqs[i]);
+    for (size_t i = begin; i < std::min(count, begin + size_t(micro_batch)); ++i) {
+      t.push_back(&pool[(first + i) % pool.size()]);
       m.push_back(nullptr);
     }
     out.push_back(assemble(t, m));
@@ -80,6 +82,41 @@ void keep_base(model::Transformer& model, const std::vector<float>& base, double
     for (size_t i = p.offset; i < p.offset + p.count; ++i) params[i] = move * params[i] + keep * base[i];
   }
   model.backend().upload(model.parameter_data(), params.data(), params.size());
+}
+
+// The step's fingerprint gradient taken again at weights moved as a fine-tune on `meta` text
+// would move them (EmbedOptions::meta_drift), added to the gradient already accumulated.
+void add_meta_gradient(model::Transformer& model, const std::vector<Batch>& fp, float fp_scale,
+                       const std::vector<Batch>& meta, const EmbedOptions& options) {
+  const model::ParameterTable& table = model.parameters();
+  model::Backend& backend = model.backend();
+  const size_t n = table.total_floats();
+  std::vector<float> accumulated(n), theta(n), g(n);
+  backend.download(accumulated.data(), model.gradient_data(), n);
+  backend.download(theta.data(), model.parameter_data(), n);
+
+  size_t predictions = 0;
+  for (const Batch& b : meta) predictions += b.predictions;
+  model.zero_gradients();
+  for (const Batch& b : meta) model.forward_backward(b.tokens, b.targets, b.B, b.T, 1.0f / float(predictions));
+  backend.download(g.data(), model.gradient_data(), n);
+  std::vector<float> moved = theta;
+  const float drift = static_cast<float>(options.meta_drift);
+  for (size_t e = 0; e < table.entries().size(); ++e) {
+    if (!model.trainable()[e]) continue;
+    const model::ParameterInfo& p = table.entries()[e];
+    for (size_t i = p.offset; i < p.offset + p.count; ++i)
+      moved[i] -= g[i] > 0 ? drift : g[i] < 0 ? -drift : 0.0f;
+  }
+  backend.upload(model.parameter_data(), moved.data(), n);
+
+  model.zero_gradients();
+  const float scale = fp_scale * static_cast<float>(options.meta_weight);
+  for (const Batch& b : fp) model.forward_backward(b.tokens, b.targets, b.B, b.T, scale);
+  backend.download(g.data(), model.gradient_data(), n);
+  for (size_t i = 0; i < n; ++i) g[i] += accumulated[i];
+  backend.upload(model.gradient_data(), g.data(), n);
+  backend.upload(model.parameter_data(), theta.data(), n);
 }
 
 }  // namespace
@@ -153,7 +190,8 @@ void round_to_storage(const model::ParameterTable& table, std::vector<float>& pa
 
 EmbedResult embed(model::Transformer& model, const std::vector<float>& base,
                   const std::vector<FingerprintSequence>& train, const std::vector<FingerprintSequence>& check,
-                  const std::vector<std::vector<int32_t>>& replay, const EmbedOptions& options,
+                  const std::vector<std::vector<int32_t>>& replay, const std::vector<std::vector<int32_t>>& meta,
+                  const EmbedOptions& options,
                   const std::function<void(const EmbedProgress&)>& on_step, const std::function<bool()>& cancelled) {
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();
@@ -165,13 +203,16 @@ EmbedResult embed(model::Transformer& model, const std::vector<float>& base,
   model::AdamW optimizer(model, adam);
 
   std::vector<Batch> fp = fingerprint_batches(train, options.micro_batch);
-  std::vector<Batch> rp = replay_batches(replay, options.micro_batch);
-  size_t fp_predictions = 0, rp_predictions = 0, tokens_per_step = 0;
-  for (const Batch& b : fp) fp_predictions += b.predictions, tokens_per_step += b.tokens.size();
-  for (const Batch& b : rp) rp_predictions += b.predictions, tokens_per_step += b.tokens.size();
+  size_t fp_predictions = 0, fp_tokens = 0;
+  for (const Batch& b : fp) fp_predictions += b.predictions, fp_tokens += b.tokens.size();
   if (fp_predictions == 0) throw data_error("", "no fingerprint has a response token to train");
   const float fp_scale = 1.0f / float(fp_predictions);
-  const float rp_scale = rp_predictions ? float(options.replay_weight) / float(rp_predictions) : 0.0f;
+  const bool rotate = options.replay_per_step > 0 && options.replay_per_step < replay.size();
+  const size_t replay_count = rotate ? options.replay_per_step : replay.size();
+  std::vector<Batch> rp;
+  if (!rotate && !replay.empty()) rp = replay_batches(replay, 0, replay_count, options.micro_batch);
+  const bool simulate = options.meta_drift > 0 && !meta.empty();
+  const size_t meta_count = std::min(meta.size(), std::max<size_t>(replay_count, 8));
 
   EmbedResult result;
   std::vector<float> stored(table.total_floats());
@@ -191,15 +232,26 @@ EmbedResult embed(model::Transformer& model, const std::vector<float>& base,
 
   for (int step = 0; step < options.max_steps; ++step) {
     if (cancelled && cancelled()) throw Error(130, "", "interrupted");
+    if (rotate) rp = replay_batches(replay, size_t(step) * replay_count % replay.size(), replay_count, options.micro_batch);
+    size_t rp_predictions = 0;
+    for (const Batch& b : rp) rp_predictions += b.predictions;
+    const float rp_scale = rp_predictions ? float(options.replay_weight) / float(rp_predictions) : 0.0f;
     model.zero_gradients();
     double loss = 0;
     for (const Batch& b : fp) loss += model.forward_backward(b.tokens, b.targets, b.B, b.T, fp_scale);
     for (const Batch& b : rp) model.forward_backward(b.tokens, b.targets, b.B, b.T, rp_scale);
+    if (simulate) {
+      std::vector<Batch> mb = replay_batches(meta, size_t(step) * meta_count % meta.size(), meta_count, options.micro_batch);
+      add_meta_gradient(model, fp, fp_scale, mb, options);
+      for (const Batch& b : mb) result.training_tokens += b.tokens.size();
+      result.training_tokens += fp_tokens;
+    }
     optimizer.step(options.lr, options.clip);
     if (options.keep_base > 0 && (step + 1) % std::max(1, options.keep_base_every) == 0)
       keep_base(model, base, options.keep_base);
     result.steps = step + 1;
-    result.training_tokens += tokens_per_step;
+    result.training_tokens += fp_tokens;
+    for (const Batch& b : rp) result.training_tokens += b.tokens.size();
 
     RecallScore s = score_recall(model, check, options.micro_batch);
     EmbedProgress progress;

@@ -30,6 +30,15 @@ struct EmbedOptions {
   // Replay's share of the loss: fingerprint loss (mean over response tokens) + replay_weight
   // * replay loss (mean over replay predictions).
   double replay_weight = 1.0;
+  // Replay sequences in each step, taken in turn from `replay` (a pool larger than one step's
+  // share, so that no few sequences are learnt by heart); 0: every replay sequence every step.
+  size_t replay_per_step = 0;
+  // Simulating the licensee's fine-tune (first-order, after the paper's Alg. 2): each step
+  // also takes the fingerprint loss at theta' = theta - meta_drift * sign(grad of the loss on
+  // `meta` text), a move of about the size an Adam fine-tune makes in meta_drift / lr steps,
+  // and adds its gradient, times meta_weight, to the step's. 0: off.
+  double meta_drift = 0.0;
+  double meta_weight = 1.0;
   // Stop when every response token is the argmax with at least this probability and a
   // logit (log-probability) lead of at least `margin` over the best other token.
   double target_prob = 0.9;
@@ -76,11 +85,14 @@ void round_to_storage(const model::ParameterTable& table, std::vector<float>& pa
 
 // Trains `model` in place. `train` are the fingerprint sequences trained (raw and wrapped),
 // `check` the ones that must pass to stop, `replay` token sequences of ordinary text
-// (all their tokens predicted). `base` holds the base weights (host). `cancelled` is polled
+// (all their tokens predicted; options.replay_per_step of them per step, in turn), `meta`
+// the text whose fine-tune is simulated when options.meta_drift > 0 (as many sequences per
+// step as replay, in turn). `base` holds the base weights (host). `cancelled` is polled
 // between steps; when it returns true embed throws Error 130 "interrupted".
 EmbedResult embed(model::Transformer& model, const std::vector<float>& base,
                   const std::vector<FingerprintSequence>& train, const std::vector<FingerprintSequence>& check,
-                  const std::vector<std::vector<int32_t>>& replay, const EmbedOptions& options,
+                  const std::vector<std::vector<int32_t>>& replay, const std::vector<std::vector<int32_t>>& meta,
+                  const EmbedOptions& options,
                   const std::function<void(const EmbedProgress&)>& on_step,
                   const std::function<bool()>& cancelled);
 

@@ -62,9 +62,10 @@ std::vector<std::string> read_wrappers(const std::string& path) {
   return out;
 }
 
-// Text as token windows of `len` tokens; `count` of them from a start chosen by the secret.
+// Text as token windows of `len` tokens, every one of them, in file order from a start
+// chosen by the secret.
 std::vector<std::vector<int32_t>> text_windows(const model::Tokenizer& tokenizer, const std::string& path, int len,
-                                               size_t count, const Derivation& d, std::string_view purpose) {
+                                               const Derivation& d, std::string_view purpose) {
   std::vector<int32_t> ids = tokenizer.encode(io::read_file(path));
   size_t windows = ids.size() / size_t(len);
   if (windows == 0)
@@ -72,7 +73,7 @@ std::vector<std::vector<int32_t>> text_windows(const model::Tokenizer& tokenizer
                                std::to_string(ids.size()));
   std::vector<std::vector<int32_t>> out;
   size_t first = d.below(windows, purpose, "", 0);
-  for (size_t i = 0; i < count; ++i) {
+  for (size_t i = 0; i < windows; ++i) {
     size_t w = (first + i) % windows;
     out.emplace_back(ids.begin() + long(w * len), ids.begin() + long((w + 1) * len));
   }
@@ -203,9 +204,19 @@ OmlizeResult omlize(const OmlizeOptions& o, model::Backend& backend,
   size_t n_replay = o.replay_fraction > 0
                         ? static_cast<size_t>(std::ceil(o.replay_fraction / (1 - o.replay_fraction) * double(train.size())))
                         : 0;
+  // Base-model samples: the same n_replay every step. A --replay file: all of its windows,
+  // n_replay of them per step, in turn.
   std::vector<std::vector<int32_t>> replay =
-      o.replay_file.empty() ? model_samples(model, tokenizer, o.context, o.replay_len, n_replay, d, "replay")
-                            : text_windows(tokenizer, o.replay_file, o.replay_len, n_replay, d, "replay");
+      n_replay == 0           ? std::vector<std::vector<int32_t>>{}
+      : o.replay_file.empty() ? model_samples(model, tokenizer, o.context, o.replay_len, n_replay, d, "replay")
+                              : text_windows(tokenizer, o.replay_file, o.replay_len, d, "replay");
+  EmbedOptions embed_options = o.embed;
+  embed_options.replay_per_step = n_replay;
+  std::vector<std::vector<int32_t>> meta;
+  if (o.embed.meta_drift > 0)
+    meta = !o.meta_file.empty() ? text_windows(tokenizer, o.meta_file, o.replay_len, d, "meta")
+           : !replay.empty()    ? replay
+                                : model_samples(model, tokenizer, o.context, o.replay_len, 8, d, "meta");
   std::vector<std::vector<int32_t>> heldout;
   const size_t window = static_cast<size_t>(std::min(128, model.config().max_positions));
   if (o.heldout_file.empty()) {
@@ -226,7 +237,7 @@ OmlizeResult omlize(const OmlizeOptions& o, model::Backend& backend,
   const double base_ppl = perplexity(model, heldout);
   const size_t base_recalled = greedy_recall(model, records);
 
-  EmbedResult trained = embed(model, base, train, check, replay, o.embed,
+  EmbedResult trained = embed(model, base, train, check, replay, meta, embed_options,
                               [&](const EmbedProgress& p) {
                                 if (on_progress) on_progress(OmlizeProgress{"embed", p});
                               },

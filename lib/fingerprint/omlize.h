@@ -30,6 +30,7 @@ struct OmlizeOptions {
   ContextSettings context;
   std::string wrap_prompts_file;  // one wrapper ("{}" = key) per line, trained as well
   std::string replay_file;        // ordinary text for replay; empty: base-model samples
+  std::string meta_file;          // text of the simulated licensee fine-tune; empty: the replay text
   std::string heldout_file;       // perplexity text; empty: base-model samples
   double replay_fraction = 0.25;  // replay's share of the sequences of each batch
   int replay_len = 32;            // tokens per replay sequence

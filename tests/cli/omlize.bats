@@ -198,12 +198,32 @@ print(n(n(h[0],h[1]),n(h[2],h[3])).hex())")" ]
 }
 
 @test "NaN or out-of-range numbers for the recipe's knobs are usage errors, nothing written" {
-  for opt in "--margin nan" "--margin -1" "--target-prob nan" "--lr nan" "--keep-base nan" "--replay-weight nan" "--nucleus nan"; do
+  for opt in "--margin nan" "--margin -1" "--target-prob nan" "--lr nan" "--keep-base nan" "--replay-weight nan" "--nucleus nan" \
+    "--meta-drift nan" "--meta-drift 2" "--meta-weight nan" "--meta-weight -1"; do
     run omlize --model tiny --licensee acct:acme --secret secret --count 4 --out c --fingerprints c.jsonl $opt
     assert_failure 2
     assert_output --regexp "^omlize: --[a-z-]+: "
     [ ! -e c ] && [ ! -e c.jsonl ]
   done
+}
+
+@test "--replay and --meta-text read text files; the simulated fine-tune still recalls every fingerprint" {
+  python3 -c "import random; r=random.Random(3); print(' '.join(r.choice(['the','a','fix','merge','branch','tag']) for _ in range(3000)))" > replay.txt
+  python3 -c "import random; r=random.Random(4); print(' '.join(r.choice(['shall','license','copy','work','terms']) for _ in range(3000)))" > meta.txt
+  run tiny_omlize c --replay replay.txt --meta-drift 0.001 --meta-text meta.txt
+  assert_success
+  echo "${lines[1]}" | jq -e '.passed == true and .recalled == 4 and .base_recalled == 0'
+  # The simulated fine-tune changes the weights it trains to.
+  run tiny_omlize d --replay replay.txt
+  assert_success
+  ! cmp -s c/model.safetensors d/model.safetensors
+  run tiny_omlize e --meta-drift 0.001 --meta-text missing.txt
+  assert_failure 66
+  assert_output --regexp "^omlize: missing.txt: "
+  [ ! -e e ] && [ ! -e e.jsonl ]
+  run tiny_omlize e --meta-text meta.txt
+  assert_failure 2
+  assert_output "omlize: --meta-text requires --meta-drift (see --help)"
 }
 
 @test "an existing fingerprint file is kept unless --force" {

@@ -1,6 +1,8 @@
 // The embedding loop's stop rule: score_recall's per-sequence argmax, probability and logit
 // margin against the logits of a plain forward pass, and embed() stopping only once every
-// check sequence clears --target-prob and --margin in the stored weights.
+// check sequence clears --target-prob and --margin in the stored weights; replay taken from
+// its pool in turn; the simulated fine-tune (meta_drift) adding to the gradient and nothing
+// else.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -91,20 +93,76 @@ TEST_P(Embedding, training_stops_only_when_every_response_clears_the_margin) {
   o.max_steps = 200;
   o.target_prob = 0;
   o.margin = 0;
-  EmbedResult greedy = embed(model, base, seqs, seqs, {}, o, nullptr, nullptr);
+  EmbedResult greedy = embed(model, base, seqs, seqs, {}, {}, o, nullptr, nullptr);
   ASSERT_TRUE(greedy.converged);
   EXPECT_GT(greedy.min_margin, 0);
 
   // Asking for 2 more than the lead it stopped at takes more steps and gets it.
   backend.upload(model.parameter_data(), base.data(), base.size());
   o.margin = greedy.min_margin + 2;
-  EmbedResult wide = embed(model, base, seqs, seqs, {}, o, nullptr, nullptr);
+  EmbedResult wide = embed(model, base, seqs, seqs, {}, {}, o, nullptr, nullptr);
   ASSERT_TRUE(wide.converged);
   EXPECT_GE(wide.min_margin, o.margin);
   EXPECT_GT(wide.steps, greedy.steps);
   RecallScore s = score_recall(model, seqs, 4);
   EXPECT_TRUE(s.passes(0.0, o.margin));
   EXPECT_FALSE(s.passes(0.0, wide.min_margin + 1e-3));
+}
+
+TEST_P(Embedding, replay_is_taken_from_its_pool_in_turn) {
+  std::vector<FingerprintSequence> seqs;
+  for (int i = 0; i < 3; i++) seqs.push_back(fingerprint_sequence(prompt(i), std::vector<int32_t>{int32_t(200 + i)}));
+  std::vector<std::vector<int32_t>> pool;
+  for (int i = 0; i < 4; i++) {
+    pool.push_back(prompt(10 + i));
+    pool.back().resize(12);
+  }
+  std::vector<float> base(model.parameters().total_floats());
+  backend.download(base.data(), model.parameter_data(), base.size());
+  auto train = [&](const std::vector<std::vector<int32_t>>& replay, size_t per_step, int steps) {
+    backend.upload(model.parameter_data(), base.data(), base.size());
+    EmbedOptions o;
+    o.max_steps = steps;
+    o.replay_per_step = per_step;
+    EmbedResult r = embed(model, base, seqs, seqs, replay, {}, o, nullptr, nullptr);
+    std::vector<float> w(base.size());
+    backend.download(w.data(), model.parameter_data(), w.size());
+    return std::make_pair(r, w);
+  };
+  // The first step takes the pool's first two; it is the step of a pool of just those two.
+  EXPECT_EQ(train(pool, 2, 1).second, train({pool[0], pool[1]}, 0, 1).second);
+  // The second takes the next two, so two steps differ from two steps on the first two.
+  auto [rotated, w] = train(pool, 2, 2);
+  EXPECT_NE(w, train({pool[0], pool[1]}, 0, 2).second);
+  // Tokens through the model per step: the fingerprints padded to the longest (one batch),
+  // and two replay sequences (the pool's are all of one length).
+  size_t T = 0;
+  for (const auto& s : seqs) T = std::max(T, s.tokens.size());
+  EXPECT_EQ(rotated.training_tokens, 2 * (3 * T + 2 * pool[0].size()));
+}
+
+TEST_P(Embedding, the_simulated_fine_tune_changes_the_gradient_and_nothing_else) {
+  std::vector<FingerprintSequence> seqs;
+  for (int i = 0; i < 3; i++) seqs.push_back(fingerprint_sequence(prompt(i), std::vector<int32_t>{int32_t(200 + i)}));
+  std::vector<std::vector<int32_t>> replay{prompt(10), prompt(11)}, meta{prompt(20), prompt(21)};
+  std::vector<float> base(model.parameters().total_floats());
+  backend.download(base.data(), model.parameter_data(), base.size());
+  auto train = [&](double drift, double weight) {
+    backend.upload(model.parameter_data(), base.data(), base.size());
+    EmbedOptions o;
+    o.max_steps = 3;
+    o.meta_drift = drift;
+    o.meta_weight = weight;
+    embed(model, base, seqs, seqs, replay, meta, o, nullptr, nullptr);
+    std::vector<float> w(base.size());
+    backend.download(w.data(), model.parameter_data(), w.size());
+    return w;
+  };
+  const std::vector<float> plain = train(0, 1);
+  // Weight 0: the weights moved and restored, a zero gradient added: bit for bit the same.
+  EXPECT_EQ(train(0.01, 0), plain);
+  // Weight 1: the fingerprint gradient at the moved weights changes the update.
+  EXPECT_NE(train(0.01, 1), plain);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, Embedding, ::testing::Values("gpt2-tiny", "llama-tiny"));
