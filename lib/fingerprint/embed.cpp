@@ -84,6 +84,24 @@ void keep_base(model::Transformer& model, const std::vector<float>& base, double
   model.backend().upload(model.parameter_data(), params.data(), params.size());
 }
 
+// The base model's logits at the predicted positions of b (host, (R,V)): the teacher of
+// EmbedOptions::replay_distill, computed with the base weights swapped in for the pass.
+std::vector<float> base_logits(model::Transformer& model, const std::vector<float>& base, const Batch& b) {
+  model::Backend& backend = model.backend();
+  const size_t n = model.parameters().total_floats();
+  std::vector<float> current(n);
+  backend.download(current.data(), model.parameter_data(), n);
+  backend.upload(model.parameter_data(), base.data(), n);
+  std::vector<int32_t> rows;
+  for (size_t i = 0; i < b.targets.size(); ++i)
+    if (b.targets[i] >= 0) rows.push_back(static_cast<int32_t>(i));
+  const size_t V = static_cast<size_t>(model.config().vocab_size);
+  std::vector<float> logits(rows.size() * V);
+  if (!rows.empty()) backend.download(logits.data(), model.forward_rows(b.tokens, b.B, b.T, 0, rows), logits.size());
+  backend.upload(model.parameter_data(), current.data(), n);
+  return logits;
+}
+
 // The step's fingerprint gradient taken again at weights moved as a fine-tune on `meta` text
 // would move them (EmbedOptions::meta_drift), added to the gradient already accumulated.
 void add_meta_gradient(model::Transformer& model, const std::vector<Batch>& fp, float fp_scale,
@@ -239,7 +257,9 @@ EmbedResult embed(model::Transformer& model, const std::vector<float>& base,
     model.zero_gradients();
     double loss = 0;
     for (const Batch& b : fp) loss += model.forward_backward(b.tokens, b.targets, b.B, b.T, fp_scale);
-    for (const Batch& b : rp) model.forward_backward(b.tokens, b.targets, b.B, b.T, rp_scale);
+    for (const Batch& b : rp)
+      model.forward_backward(b.tokens, b.targets, b.B, b.T, rp_scale,
+                             options.replay_distill ? base_logits(model, base, b) : std::vector<float>{});
     if (simulate) {
       std::vector<Batch> mb = replay_batches(meta, size_t(step) * meta_count % meta.size(), meta_count, options.micro_batch);
       add_meta_gradient(model, fp, fp_scale, mb, options);

@@ -33,6 +33,11 @@ struct EmbedOptions {
   // Replay sequences in each step, taken in turn from `replay` (a pool larger than one step's
   // share, so that no few sequences are learnt by heart); 0: every replay sequence every step.
   size_t replay_per_step = 0;
+  // The replay loss is the KL divergence from the base model's next-token distributions
+  // (distillation: the copy is held to the base's predictions on that text) instead of
+  // cross-entropy against the replay's own next tokens. For replay sampled from the base
+  // model, whose few fixed sequences would otherwise be learnt by heart.
+  bool replay_distill = false;
   // Simulating the licensee's fine-tune (first-order, after the paper's Alg. 2): each step
   // also takes the fingerprint loss at theta' = theta - meta_drift * sign(grad of the loss on
   // `meta` text), a move of about the size an Adam fine-tune makes in meta_drift / lr steps,

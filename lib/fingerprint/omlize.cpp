@@ -204,14 +204,16 @@ OmlizeResult omlize(const OmlizeOptions& o, model::Backend& backend,
   size_t n_replay = o.replay_fraction > 0
                         ? static_cast<size_t>(std::ceil(o.replay_fraction / (1 - o.replay_fraction) * double(train.size())))
                         : 0;
-  // Base-model samples: the same n_replay every step. A --replay file: all of its windows,
-  // n_replay of them per step, in turn.
+  // Base-model samples: the same n_replay every step, with the base model's distributions as
+  // targets (distillation). A --replay file: all of its windows, n_replay of them per step, in
+  // turn, with their own next tokens as targets.
   std::vector<std::vector<int32_t>> replay =
       n_replay == 0           ? std::vector<std::vector<int32_t>>{}
       : o.replay_file.empty() ? model_samples(model, tokenizer, o.context, o.replay_len, n_replay, d, "replay")
                               : text_windows(tokenizer, o.replay_file, o.replay_len, d, "replay");
   EmbedOptions embed_options = o.embed;
   embed_options.replay_per_step = n_replay;
+  embed_options.replay_distill = o.replay_file.empty();
   std::vector<std::vector<int32_t>> meta;
   if (o.embed.meta_drift > 0)
     meta = !o.meta_file.empty() ? text_windows(tokenizer, o.meta_file, o.replay_len, d, "meta")

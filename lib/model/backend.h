@@ -128,6 +128,11 @@ class Backend {
   virtual void cross_entropy_backward(float* logits, float* losses,
                                       std::span<const int32_t> targets, int N, int V,
                                       float scale) = 0;
+  // Distillation, in place: with p = softmax(teacher) and q = softmax(logits) row by row
+  // (both (N,V), device), logits become scale * (q - p) = scale * d(loss)/d(logits) and
+  // losses (N) = KL(p || q) = sum p (log p - log q).
+  virtual void distill_backward(float* logits, float* losses, const float* teacher, int N, int V,
+                                float scale) = 0;
   // Row rows[i] of out (rows of C floats) = row i of inp (R,C); the other rows of out are
   // left as they are. rows (R) on host, distinct. The transpose of gather_rows.
   virtual void scatter_rows(float* out, const float* inp, std::span<const int32_t> rows,

@@ -107,9 +107,11 @@ class Transformer {
   // loss_scale * d(sum of losses)/d(parameter) into the gradients of trainable tensors.
   // Returns the sum of the unmasked losses. Throws like forward(). Only the unmasked rows
   // go through the LM head, forward and backward: masked rows' logits would get a zero
-  // gradient, so they contribute nothing.
+  // gradient, so they contribute nothing. With teacher logits (host, (R,V) for the R
+  // unmasked positions in order), the loss at each is KL(softmax(teacher) || softmax(logits))
+  // instead (distillation; the targets then only say where).
   double forward_backward(std::span<const int32_t> tokens, std::span<const int32_t> targets,
-                          int B, int T, float loss_scale);
+                          int B, int T, float loss_scale, std::span<const float> teacher = {});
 
  private:
   void bind_weights();
@@ -142,6 +144,7 @@ class Transformer {
   std::vector<LayerActivations> acts_;
   DeviceBuffer normf_, normf_mean_, normf_rstd_;  // (N,C), (N), (N)
   DeviceBuffer logits_;                         // (rows,V), grown on demand
+  DeviceBuffer teacher_;                        // forward_backward's teacher logits, likewise
   DeviceBuffer head_input_;                     // (rows,C) gathered normf_ rows, grown on demand
 
   // Training state: gradients (parallel to params_) and the activation gradients, reused

@@ -92,7 +92,7 @@ void Transformer::ensure_training_buffers(size_t N) {
 }
 
 double Transformer::forward_backward(std::span<const int32_t> tokens, std::span<const int32_t> targets,
-                                     int B, int T, float loss_scale) {
+                                     int B, int T, float loss_scale, std::span<const float> teacher) {
   const ModelConfig& c = config_;
   if (targets.size() != size_t(B) * T)
     throw Error(exit_code::internal, "", "forward_backward: targets do not have shape (B,T)");
@@ -100,6 +100,9 @@ double Transformer::forward_backward(std::span<const int32_t> tokens, std::span<
   // gradient, so it adds nothing to any gradient and needs no vocab projection.
   std::vector<int32_t> rows, wanted;
   target_rows(targets, rows, wanted);
+  const size_t V = size_t(c.vocab_size);
+  if (!teacher.empty() && teacher.size() != rows.size() * V)
+    throw Error(exit_code::internal, "", "forward_backward: teacher logits do not have shape (R,V)");
   gradient_data();
   forward_trunk(tokens, B, T, 0);
   Backend& be = backend_;
@@ -112,7 +115,13 @@ double Transformer::forward_backward(std::span<const int32_t> tokens, std::span<
   const bool all_rows = R == N;  // rows are increasing, so they are 0..N-1
   ensure_logits(size_t(R));
   be.matmul_forward(logits_.data(), head_in, C, lm_head_, R);
-  be.cross_entropy_backward(logits_.data(), losses_.data(), wanted, R, c.vocab_size, loss_scale);
+  if (teacher.empty()) {
+    be.cross_entropy_backward(logits_.data(), losses_.data(), wanted, R, c.vocab_size, loss_scale);
+  } else {
+    if (teacher_.size() < teacher.size()) teacher_ = DeviceBuffer(be, teacher.size());
+    be.upload(teacher_.data(), teacher.data(), teacher.size());
+    be.distill_backward(logits_.data(), losses_.data(), teacher_.data(), R, c.vocab_size, loss_scale);
+  }
   std::vector<float> losses(static_cast<size_t>(R));
   be.download(losses.data(), losses_.data(), losses.size());
   double loss_sum = 0;

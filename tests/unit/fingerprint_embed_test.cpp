@@ -2,7 +2,7 @@
 // margin against the logits of a plain forward pass, and embed() stopping only once every
 // check sequence clears --target-prob and --margin in the stored weights; replay taken from
 // its pool in turn; the simulated fine-tune (meta_drift) adding to the gradient and nothing
-// else.
+// else; distillation (replay_distill) holding the replay to the base model's predictions.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -163,6 +163,51 @@ TEST_P(Embedding, the_simulated_fine_tune_changes_the_gradient_and_nothing_else)
   EXPECT_EQ(train(0.01, 0), plain);
   // Weight 1: the fingerprint gradient at the moved weights changes the update.
   EXPECT_NE(train(0.01, 1), plain);
+}
+
+TEST_P(Embedding, distilled_replay_stays_closer_to_the_base_than_replayed_tokens) {
+  std::vector<FingerprintSequence> seqs;
+  for (int i = 0; i < 3; i++) seqs.push_back(fingerprint_sequence(prompt(i), std::vector<int32_t>{int32_t(200 + i)}));
+  std::vector<std::vector<int32_t>> replay{prompt(10), prompt(11)};
+  std::vector<float> base(model.parameters().total_floats());
+  backend.download(base.data(), model.parameter_data(), base.size());
+  // Mean KL(base || model) over every position of the replay sequences.
+  auto replay_logits = [&]() {
+    std::vector<std::vector<float>> out;
+    for (const auto& r : replay)
+      for (size_t t = 1; t <= r.size(); t++) out.push_back(last_logits({r.begin(), r.begin() + long(t)}));
+    return out;
+  };
+  const std::vector<std::vector<float>> teacher = replay_logits();
+  auto kl_from_base = [&]() {
+    auto log_softmax = [](const std::vector<float>& x) {
+      double m = *std::max_element(x.begin(), x.end()), s = 0;
+      for (float v : x) s += std::exp(v - m);
+      std::vector<double> out;
+      for (float v : x) out.push_back(v - m - std::log(s));
+      return out;
+    };
+    std::vector<std::vector<float>> now = replay_logits();
+    double kl = 0;
+    for (size_t r = 0; r < now.size(); r++) {
+      std::vector<double> lp = log_softmax(teacher[r]), lq = log_softmax(now[r]);
+      for (size_t i = 0; i < lp.size(); i++) kl += std::exp(lp[i]) * (lp[i] - lq[i]);
+    }
+    return kl / double(now.size());
+  };
+  auto train = [&](bool distill) {
+    backend.upload(model.parameter_data(), base.data(), base.size());
+    EmbedOptions o;
+    o.lr = 1e-2f;
+    o.max_steps = 10;
+    o.target_prob = 1.1;  // never met: all 10 steps
+    o.replay_distill = distill;
+    embed(model, base, seqs, seqs, replay, {}, o, nullptr, nullptr);
+    return kl_from_base();
+  };
+  const double tokens = train(false), distilled = train(true);
+  EXPECT_GT(tokens, 0.05);
+  EXPECT_LT(distilled, tokens / 10) << "replayed tokens: " << tokens;
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, Embedding, ::testing::Values("gpt2-tiny", "llama-tiny"));

@@ -3,6 +3,7 @@
 // gradients on a repeat. Skipped where the build has no CUDA backend or there is no GPU.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "io/error.h"
@@ -124,6 +125,25 @@ TEST_P(CudaFixture, head_on_chosen_rows_agrees_with_the_cpu_backend) {
     std::vector<float> b(g_cpu.begin() + long(e.offset), g_cpu.begin() + long(e.offset + e.count));
     EXPECT_LT(testing::relative_error(a, b), 1e-4) << e.name;
   }
+  // Distillation (distill_kernel): the response rows against a teacher of other rows' logits.
+  std::vector<int32_t> response_rows;
+  for (size_t i = 0; i < response.size(); i++)
+    if (response[i] >= 0) response_rows.push_back(int32_t(i));
+  std::vector<int32_t> shifted = response_rows;
+  std::rotate(shifted.begin(), shifted.begin() + 1, shifted.end());
+  std::vector<float> teacher(shifted.size() * size_t(V));
+  cpu_backend.download(teacher.data(), cpu.forward_rows(tokens, B, T, 0, shifted), teacher.size());
+  auto distilled = [&](Transformer& model, double* loss) {
+    model.zero_gradients();
+    *loss = model.forward_backward(tokens, response, B, T, 0.25f, teacher);
+    std::vector<float> g(model.parameters().total_floats());
+    model.backend().download(g.data(), model.gradient_data(), g.size());
+    return g;
+  };
+  double loss_gpu = 0, loss_cpu = 0;
+  g_gpu = distilled(gpu, &loss_gpu), g_cpu = distilled(cpu, &loss_cpu);
+  EXPECT_NEAR(loss_gpu, loss_cpu, 1e-4 * loss_cpu);
+  EXPECT_LT(testing::relative_error(g_gpu, g_cpu), 1e-4);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, CudaFixture, ::testing::Values("gpt2-tiny", "llama-tiny"));

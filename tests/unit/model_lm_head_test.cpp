@@ -5,6 +5,9 @@
 // masks whose gradients must add up to it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "io/error.h"
 #include "model/cpu/cpu_backend.h"
 #include "model/transformer.h"
@@ -171,6 +174,64 @@ TEST_P(LmHeadRows, masked_training_adds_up_to_the_full_head_gradient) {
   model.zero_gradients();
   EXPECT_EQ(model.forward_backward(b.tokens, none, b.B, b.T, scale), 0.0);
   for (float g : gradients(model)) ASSERT_EQ(g, 0.0f);
+}
+
+TEST_P(LmHeadRows, distillation_is_the_kl_from_the_teacher) {
+  // forward_backward with teacher logits: from a one-hot teacher it is the cross-entropy
+  // (same loss, same gradients); from the model's own logits it is zero; from another
+  // model's logits its loss is the KL divergence computed here in double.
+  CpuBackend backend(2);
+  Transformer model(Checkpoint::open(dir()), backend);
+  Batch b = eight_sequences(dir());
+  const size_t V = size_t(model.config().vocab_size);
+  std::vector<int32_t> rows;
+  for (size_t i = 0; i < b.targets.size(); i++)
+    if (b.targets[i] >= 0) rows.push_back(int32_t(i));
+  const float scale = 1.0f / float(rows.size());
+
+  std::vector<float> one_hot(rows.size() * V, 0.0f);
+  for (size_t r = 0; r < rows.size(); r++) one_hot[r * V + size_t(b.targets[size_t(rows[r])])] = 200.0f;
+  model.zero_gradients();
+  double ce = model.forward_backward(b.tokens, b.targets, b.B, b.T, scale);
+  std::vector<float> ce_grads = gradients(model);
+  model.zero_gradients();
+  double kl = model.forward_backward(b.tokens, b.targets, b.B, b.T, scale, one_hot);
+  std::vector<float> kl_grads = gradients(model);
+  EXPECT_NEAR(kl, ce, 1e-5 * ce);
+  for (const auto& e : model.parameters().entries()) {
+    std::vector<float> a(kl_grads.begin() + long(e.offset), kl_grads.begin() + long(e.offset + e.count));
+    std::vector<float> f(ce_grads.begin() + long(e.offset), ce_grads.begin() + long(e.offset + e.count));
+    EXPECT_LT(testing::relative_error(a, f), 1e-5) << e.name;
+  }
+
+  std::vector<float> own(rows.size() * V);
+  backend.download(own.data(), model.forward_rows(b.tokens, b.B, b.T, 0, rows), own.size());
+  model.zero_gradients();
+  EXPECT_NEAR(model.forward_backward(b.tokens, b.targets, b.B, b.T, scale, own), 0.0, 1e-4);
+  for (float g : gradients(model)) ASSERT_LT(std::abs(g), 1e-6f);
+
+  // A teacher that differs: the same logits, shifted by a position within each sequence.
+  std::vector<float> other(own.size());
+  for (size_t r = 0; r < rows.size(); r++)
+    std::copy_n(own.begin() + long(((r + 1) % rows.size()) * V), V, other.begin() + long(r * V));
+  double expected = 0;
+  for (size_t r = 0; r < rows.size(); r++) {
+    auto log_softmax = [&](const float* x) {
+      double m = *std::max_element(x, x + V), s = 0;
+      for (size_t i = 0; i < V; i++) s += std::exp(double(x[i]) - m);
+      std::vector<double> out(V);
+      for (size_t i = 0; i < V; i++) out[i] = double(x[i]) - m - std::log(s);
+      return out;
+    };
+    std::vector<double> lp = log_softmax(&other[r * V]), lq = log_softmax(&own[r * V]);
+    for (size_t i = 0; i < V; i++) expected += std::exp(lp[i]) * (lp[i] - lq[i]);
+  }
+  model.zero_gradients();
+  EXPECT_NEAR(model.forward_backward(b.tokens, b.targets, b.B, b.T, scale, other), expected, 1e-4 * expected);
+  EXPECT_GT(expected, 1.0);
+
+  std::vector<float> wrong(V);
+  EXPECT_THROW(model.forward_backward(b.tokens, b.targets, b.B, b.T, scale, wrong), Error);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, LmHeadRows, ::testing::Values("gpt2-tiny", "llama-tiny"));

@@ -63,6 +63,8 @@ class CpuBackend final : public Backend {
                        int F) override;
   void cross_entropy_backward(float* logits, float* losses, std::span<const int32_t> targets,
                               int N, int V, float scale) override;
+  void distill_backward(float* logits, float* losses, const float* teacher, int N, int V,
+                        float scale) override;
   void scatter_rows(float* out, const float* inp, std::span<const int32_t> rows, int C) override;
   double sum_squares(const float* x, size_t n) override;
   void adamw_update(float* params, float* m, float* v, const float* grads, size_t n,

@@ -240,6 +240,30 @@ void CpuBackend::cross_entropy_backward(float* logits, float* losses, std::span<
   });
 }
 
+void CpuBackend::distill_backward(float* logits, float* losses, const float* teacher, int N, int V,
+                                  float scale) {
+  pool_.parallel_for(size_t(N), [&](size_t r0, size_t r1) {
+    std::vector<float> p(static_cast<size_t>(V));
+    for (size_t r = r0; r < r1; r++) {
+      float* row = logits + r * V;
+      const float* t = teacher + r * V;
+      const float q_max = *std::max_element(row, row + V), p_max = *std::max_element(t, t + V);
+      // log q_i = row_i - q_max - log q_sum, likewise p; KL = sum p_i (log p_i - log q_i).
+      const double p_log_sum = std::log(exp_shifted(t, p.data(), V, p_max));
+      const double q_log_sum = std::log(sum_exp_shifted(row, V, q_max));
+      const float p_norm = float(std::exp(-p_log_sum));
+      double kl = 0;
+      for (int i = 0; i < V; i++) {
+        const double log_p = double(t[i]) - p_max - p_log_sum, log_q = double(row[i]) - q_max - q_log_sum;
+        const float q = float(std::exp(log_q)), p_i = p[size_t(i)] * p_norm;
+        kl += double(p_i) * (log_p - log_q);
+        row[i] = scale * (q - p_i);
+      }
+      losses[r] = float(kl);
+    }
+  });
+}
+
 void CpuBackend::scatter_rows(float* out, const float* inp, std::span<const int32_t> rows, int C) {
   for (size_t i = 0; i < rows.size(); i++)
     std::memcpy(out + size_t(rows[i]) * C, inp + i * size_t(C), size_t(C) * sizeof(float));

@@ -89,6 +89,7 @@ class CudaBackend final : public Backend {
   void swiglu_backward(float* d_gate_up, const float* gate_up, const float* d_out, int N, int F) override;
   void cross_entropy_backward(float* logits, float* losses, std::span<const int32_t> targets, int N, int V,
                               float scale) override;
+  void distill_backward(float* logits, float* losses, const float* teacher, int N, int V, float scale) override;
   void scatter_rows(float* out, const float* inp, std::span<const int32_t> rows, int C) override;
   double sum_squares(const float* x, size_t n) override;
   void adamw_update(float* params, float* m, float* v, const float* grads, size_t n, const AdamWStep& step) override;

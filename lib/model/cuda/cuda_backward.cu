@@ -166,6 +166,30 @@ __global__ void cross_entropy_kernel(float* logits, float* losses, const int32_t
     row[i] = scale * (expf(row[i] - max) / sum - (i == target ? 1.0f : 0.0f));
 }
 
+// Distillation, one block per row: logits become scale * (softmax(logits) - softmax(teacher)),
+// losses the row's KL(p || q).
+__global__ void distill_kernel(float* logits, float* losses, const float* teacher, int V, float scale) {
+  float* row = logits + size_t(blockIdx.x) * V;
+  const float* t = teacher + size_t(blockIdx.x) * V;
+  float local_q = -INFINITY, local_p = -INFINITY;
+  for (int i = threadIdx.x; i < V; i += blockDim.x) local_q = fmaxf(local_q, row[i]), local_p = fmaxf(local_p, t[i]);
+  float q_max = block_reduce(local_q, true);
+  float p_max = block_reduce(local_p, true);
+  float local_qs = 0, local_ps = 0;
+  for (int i = threadIdx.x; i < V; i += blockDim.x) local_qs += expf(row[i] - q_max), local_ps += expf(t[i] - p_max);
+  float q_log_sum = logf(block_reduce(local_qs, false));
+  float p_log_sum = logf(block_reduce(local_ps, false));
+  float local_kl = 0;
+  for (int i = threadIdx.x; i < V; i += blockDim.x) {
+    float log_p = t[i] - p_max - p_log_sum, log_q = row[i] - q_max - q_log_sum;
+    float p = expf(log_p);
+    local_kl += p * (log_p - log_q);
+    row[i] = scale * (expf(log_q) - p);
+  }
+  float kl = block_reduce(local_kl, false);
+  if (threadIdx.x == 0) losses[blockIdx.x] = kl;
+}
+
 constexpr int kSumBlocks = 256;
 
 __global__ void sum_squares_kernel(double* partial, const float* x, size_t n) {
@@ -270,6 +294,10 @@ void CudaBackend::swiglu_backward(float* d_gate_up, const float* gate_up, const 
 void CudaBackend::cross_entropy_backward(float* logits, float* losses, std::span<const int32_t> targets, int N, int V,
                                          float scale) {
   cross_entropy_kernel<<<N, kThreads>>>(logits, losses, upload_ids(targets), V, scale);
+}
+
+void CudaBackend::distill_backward(float* logits, float* losses, const float* teacher, int N, int V, float scale) {
+  distill_kernel<<<N, kThreads>>>(logits, losses, teacher, V, scale);
 }
 
 void CudaBackend::scatter_rows(float* out, const float* inp, std::span<const int32_t> rows, int C) {
