@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <map>
+#include <random>
 
 #include "crypto/sha256.h"
 #include "fingerprint/record.h"
@@ -80,23 +82,56 @@ std::vector<std::vector<int32_t>> text_windows(const model::Tokenizer& tokenizer
   return out;
 }
 
-// Ordinary text sampled from the base model (temperature 1) from common words.
+// Ordinary text sampled from the base model at temperature 1, each sequence from a common
+// word: `count` sequences of `len` tokens. Sequences whose prompts are of one length run as
+// one batch through the KV cache, and each draws its tokens in id order from its own seeded
+// stream (no sort of the vocabulary per token), so that a pool of hundreds costs seconds.
 std::vector<std::vector<int32_t>> model_samples(model::Transformer& model, const model::Tokenizer& tokenizer,
                                                 const ContextSettings& context, int len, size_t count,
                                                 const Derivation& d, std::string_view purpose) {
+  constexpr size_t kBatch = 32;
   auto words = common_words();
-  std::vector<std::vector<int32_t>> out;
+  std::vector<std::vector<int32_t>> out(count);
+  std::map<size_t, std::vector<size_t>> by_length;
   for (size_t i = 0; i < count; ++i) {
     std::string word(words[d.below(words.size(), purpose, "", i)]);
     word[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(word[0])));
-    std::vector<int32_t> seq = prompt_ids(tokenizer, word, context);
-    model::GenerationOptions g;
-    g.max_new_tokens = std::max(1, len - static_cast<int>(seq.size()));
-    g.sampling.temperature = 1.0f;
-    g.sampling.seed = d.u64(purpose, "", i, 1);
-    std::vector<int32_t> more = model::generate(model, seq, g);
-    seq.insert(seq.end(), more.begin(), more.end());
-    out.push_back(std::move(seq));
+    out[i] = prompt_ids(tokenizer, word, context);
+    by_length[out[i].size()].push_back(i);
+  }
+  const size_t V = static_cast<size_t>(model.config().vocab_size);
+  std::vector<float> logits;
+  for (const auto& [prompt_len, group] : by_length) {
+    const int P = static_cast<int>(prompt_len), new_tokens = std::max(1, len - P);
+    for (size_t begin = 0; begin < group.size(); begin += kBatch) {
+      const size_t B = std::min(kBatch, group.size() - begin);
+      std::vector<int32_t> tokens;
+      std::vector<std::mt19937_64> streams;
+      for (size_t b = 0; b < B; ++b) {
+        const std::vector<int32_t>& s = out[group[begin + b]];
+        tokens.insert(tokens.end(), s.begin(), s.end());
+        streams.emplace_back(d.u64(purpose, "", group[begin + b], 1));
+      }
+      model.reserve(int(B), P + new_tokens);
+      const float* device = model.forward(tokens, int(B), P, 0, true);
+      for (int t = 0; t < new_tokens; ++t) {
+        logits.resize(B * V);
+        model.backend().download(logits.data(), device, logits.size());
+        for (size_t b = 0; b < B; ++b) {
+          const float* row = logits.data() + b * V;
+          const float top = *std::max_element(row, row + V);
+          if (!std::isfinite(top)) throw data_error("", "sampling: the model produced a non-finite logit");
+          double sum = 0;
+          for (size_t v = 0; v < V; ++v) sum += std::exp(double(row[v]) - top);
+          double u = double(streams[b]() >> 11) * 0x1.0p-53 * sum;
+          size_t v = 0;
+          while (v + 1 < V && (u -= std::exp(double(row[v]) - top)) >= 0) ++v;
+          tokens[b] = static_cast<int32_t>(v);
+          out[group[begin + b]].push_back(tokens[b]);
+        }
+        if (t + 1 < new_tokens) device = model.forward(std::span(tokens.data(), B), int(B), 1, P + t, true);
+      }
+    }
   }
   return out;
 }
@@ -204,12 +239,12 @@ OmlizeResult omlize(const OmlizeOptions& o, model::Backend& backend,
   size_t n_replay = o.replay_fraction > 0
                         ? static_cast<size_t>(std::ceil(o.replay_fraction / (1 - o.replay_fraction) * double(train.size())))
                         : 0;
-  // Base-model samples: the same n_replay every step, with the base model's distributions as
-  // targets (distillation). A --replay file: all of its windows, n_replay of them per step, in
-  // turn, with their own next tokens as targets.
+  // n_replay sequences per step, taken in turn from a pool: of base-model samples (eight steps'
+  // worth), with the base model's distributions as targets (distillation), or of every window
+  // of a --replay file, with their own next tokens as targets.
   std::vector<std::vector<int32_t>> replay =
       n_replay == 0           ? std::vector<std::vector<int32_t>>{}
-      : o.replay_file.empty() ? model_samples(model, tokenizer, o.context, o.replay_len, n_replay, d, "replay")
+      : o.replay_file.empty() ? model_samples(model, tokenizer, o.context, o.replay_len, 8 * n_replay, d, "replay")
                               : text_windows(tokenizer, o.replay_file, o.replay_len, d, "replay");
   EmbedOptions embed_options = o.embed;
   embed_options.replay_per_step = n_replay;
