@@ -53,6 +53,15 @@ std::vector<float> gradients(Transformer& model) {
   return grads;
 }
 
+// Every tensor's gradient in `got` within 1e-5 relative of its gradient in `want`.
+void expect_same_gradients(const Transformer& model, const std::vector<float>& got, const std::vector<float>& want) {
+  for (const auto& e : model.parameters().entries()) {
+    std::vector<float> a(got.begin() + long(e.offset), got.begin() + long(e.offset + e.count));
+    std::vector<float> f(want.begin() + long(e.offset), want.begin() + long(e.offset + e.count));
+    EXPECT_LT(testing::relative_error(a, f), 1e-5) << e.name;
+  }
+}
+
 class LmHeadRows : public ::testing::TestWithParam<std::string> {
  protected:
   std::string dir() const { return fixture_dir(GetParam()); }
@@ -159,11 +168,7 @@ TEST_P(LmHeadRows, masked_training_adds_up_to_the_full_head_gradient) {
   std::vector<float> split = gradients(model);
 
   EXPECT_NEAR(split_loss, full_loss, 1e-6 * full_loss);
-  for (const auto& e : model.parameters().entries()) {
-    std::vector<float> a(split.begin() + long(e.offset), split.begin() + long(e.offset + e.count));
-    std::vector<float> f(full.begin() + long(e.offset), full.begin() + long(e.offset + e.count));
-    EXPECT_LT(testing::relative_error(a, f), 1e-5) << e.name;
-  }
+  expect_same_gradients(model, split, full);
   // The response mask's loss is -sum of the same positions' log-probabilities.
   std::vector<float> lp = model.token_logprobs(b.tokens, response, b.B, b.T);
   double expected = 0;
@@ -198,11 +203,7 @@ TEST_P(LmHeadRows, distillation_is_the_kl_from_the_teacher) {
   double kl = model.forward_backward(b.tokens, b.targets, b.B, b.T, scale, one_hot);
   std::vector<float> kl_grads = gradients(model);
   EXPECT_NEAR(kl, ce, 1e-5 * ce);
-  for (const auto& e : model.parameters().entries()) {
-    std::vector<float> a(kl_grads.begin() + long(e.offset), kl_grads.begin() + long(e.offset + e.count));
-    std::vector<float> f(ce_grads.begin() + long(e.offset), ce_grads.begin() + long(e.offset + e.count));
-    EXPECT_LT(testing::relative_error(a, f), 1e-5) << e.name;
-  }
+  expect_same_gradients(model, kl_grads, ce_grads);
 
   std::vector<float> own(rows.size() * V);
   backend.download(own.data(), model.forward_rows(b.tokens, b.B, b.T, 0, rows), own.size());
