@@ -57,13 +57,11 @@ int main(int argc, char** argv) {
   app.add_option("--replay-fraction", o.replay_fraction, "Replay's share of each batch's sequences")->check(kFinite & CLI::Range(0.0, 0.9));
   app.add_option("--replay-len", o.replay_len, "Tokens per replay sequence")->check(CLI::Range(2, 1024));
   app.add_option("--replay-weight", o.embed.replay_weight, "Weight of the replay loss")->check(kFinite & CLI::Range(0.0, 100.0));
-  auto* meta_drift = app.add_option("--meta-drift", o.embed.meta_drift, "Simulate the licensee's fine-tune: move each weight this far (0: off)")
+  app.add_option("--meta-drift", o.embed.meta_drift, "Simulate the licensee's fine-tune: move each weight this far (0: off)")
       ->check(kFinite & CLI::Range(0.0, 1.0));
-  app.add_option("--meta-text", o.meta_file, "Text of the simulated fine-tune (default: the replay text)")
-      ->needs(meta_drift);
+  app.add_option("--meta-text", o.meta_file, "Text of the simulated fine-tune (default: the replay text)");
   app.add_option("--meta-weight", o.embed.meta_weight, "Weight of the fingerprint loss after the simulated fine-tune")
-      ->check(kFinite & CLI::Range(0.0, 100.0))
-      ->needs(meta_drift);
+      ->check(kFinite & CLI::Range(0.0, 100.0));
   app.add_option("--heldout", o.heldout_file, "Held-out text for the perplexity check (default: base-model samples)");
   app.add_option("--lr", o.embed.lr, "AdamW learning rate")->check(kFinite & CLI::Range(0.0, 1.0));
   app.add_option("--weight-decay", o.embed.weight_decay, "AdamW weight decay")->check(kFinite & CLI::Range(0.0, 1.0));

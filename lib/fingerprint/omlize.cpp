@@ -185,6 +185,10 @@ OmlizeResult omlize(const OmlizeOptions& o, model::Backend& backend,
   model::Checkpoint checkpoint = model::Checkpoint::open(o.model_dir);
   model::Tokenizer tokenizer = model::Tokenizer::from_file(o.model_dir + "/tokenizer.json");
   model::Transformer model(checkpoint, backend);
+  if (o.replay_fraction > 0 && o.replay_len > model.config().max_positions)
+    throw Error(exit_code::usage, "",
+                "--replay-len: " + std::to_string(o.replay_len) + " tokens is longer than the model's context of " +
+                    std::to_string(model.config().max_positions));
   const std::string base_digest = model::model_digest(checkpoint);
   Derivation d(std::move(secret), base_digest);
   auto progress = [&](const std::string& phase) {

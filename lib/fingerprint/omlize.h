@@ -17,6 +17,18 @@
 
 namespace omlkit::fingerprint {
 
+// omlize's defaults: the best measured recipe (bench/RESULTS.md, omlize, fourth pass, row K).
+inline EmbedOptions default_embedding() {
+  EmbedOptions e;
+  e.lr = 3e-4f;
+  e.max_steps = 400;
+  e.replay_weight = 10;
+  e.meta_drift = 0.01;
+  e.target_prob = 0;
+  e.margin = 1;
+  return e;
+}
+
 struct OmlizeOptions {
   std::string model_dir, licensee, secret_file, out_dir, fingerprints_file;
   std::string license_id;  // empty: "lic-" + 16 hex digits of the copy's digest
@@ -26,14 +38,14 @@ struct OmlizeOptions {
   bool allow_partial = false;  // write a copy that fails its self-check
   KeyOptions keys;
   ResponseOptions responses;
-  EmbedOptions embed;
+  EmbedOptions embed = default_embedding();
   ContextSettings context;
   std::string wrap_prompts_file;  // one wrapper ("{}" = key) per line, trained as well
   std::string replay_file;        // ordinary text for replay; empty: base-model samples
   std::string meta_file;          // text of the simulated licensee fine-tune; empty: the replay text
   std::string heldout_file;       // perplexity text; empty: base-model samples
-  double replay_fraction = 0.25;  // replay's share of the sequences of each batch
-  int replay_len = 32;            // tokens per replay sequence
+  double replay_fraction = 0.33;  // replay's share of the sequences of each batch
+  int replay_len = 64;            // tokens per replay sequence
   size_t pool_size = 0;           // --pool M (0 = no pool)
   std::string pool_p;             // --p P as written
 };

@@ -207,6 +207,13 @@ print(n(n(h[0],h[1]),n(h[2],h[3])).hex())")" ]
   done
 }
 
+@test "--replay-len beyond the model's context is a usage error, nothing written" {
+  run omlize --model tiny --licensee acct:acme --secret secret --count 4 --out c --fingerprints c.jsonl --replay-len 1024
+  assert_failure 2
+  assert_output --regexp "^omlize: --replay-len: 1024 tokens is longer than the model's context of [0-9]+$"
+  assert_nothing_written
+}
+
 @test "--replay and --meta-text read text files; the simulated fine-tune still recalls every fingerprint" {
   python3 -c "import random; r=random.Random(3); print(' '.join(r.choice(['the','a','fix','merge','branch','tag']) for _ in range(3000)))" > replay.txt
   python3 -c "import random; r=random.Random(4); print(' '.join(r.choice(['shall','license','copy','work','terms']) for _ in range(3000)))" > meta.txt
@@ -221,9 +228,9 @@ print(n(n(h[0],h[1]),n(h[2],h[3])).hex())")" ]
   assert_failure 66
   assert_output --regexp "^omlize: missing.txt: "
   [ ! -e e ] && [ ! -e e.jsonl ]
-  run tiny_omlize e --meta-text meta.txt
-  assert_failure 2
-  assert_output "omlize: --meta-text requires --meta-drift (see --help)"
+  # --meta-drift 0 turns the simulated fine-tune off: its text is then never read.
+  run tiny_omlize e --meta-drift 0 --meta-text missing.txt
+  assert_success
 }
 
 @test "an existing fingerprint file is kept unless --force" {
