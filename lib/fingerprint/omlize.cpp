@@ -82,6 +82,9 @@ std::vector<std::vector<int32_t>> text_windows(const model::Tokenizer& tokenizer
   return out;
 }
 
+// Base-model replay: a pool of this many steps' worth of samples, taken in turn.
+constexpr size_t kSamplePoolSteps = 8;
+
 // Ordinary text sampled from the base model at temperature 1, each sequence from a common
 // word: `count` sequences of `len` tokens. Sequences whose prompts are of one length run as
 // one batch through the KV cache, and each draws its tokens in id order from its own seeded
@@ -101,6 +104,7 @@ std::vector<std::vector<int32_t>> model_samples(model::Transformer& model, const
   }
   const size_t V = static_cast<size_t>(model.config().vocab_size);
   std::vector<float> logits;
+  std::vector<double> weights(V);  // exp(logit - top) of one row
   for (const auto& [prompt_len, group] : by_length) {
     const int P = static_cast<int>(prompt_len), new_tokens = std::max(1, len - P);
     for (size_t begin = 0; begin < group.size(); begin += kBatch) {
@@ -122,10 +126,10 @@ std::vector<std::vector<int32_t>> model_samples(model::Transformer& model, const
           const float top = *std::max_element(row, row + V);
           if (!std::isfinite(top)) throw data_error("", "sampling: the model produced a non-finite logit");
           double sum = 0;
-          for (size_t v = 0; v < V; ++v) sum += std::exp(double(row[v]) - top);
+          for (size_t v = 0; v < V; ++v) sum += weights[v] = std::exp(double(row[v]) - top);
           double u = double(streams[b]() >> 11) * 0x1.0p-53 * sum;
           size_t v = 0;
-          while (v + 1 < V && (u -= std::exp(double(row[v]) - top)) >= 0) ++v;
+          while (v + 1 < V && (u -= weights[v]) >= 0) ++v;
           tokens[b] = static_cast<int32_t>(v);
           out[group[begin + b]].push_back(tokens[b]);
         }
@@ -243,12 +247,12 @@ OmlizeResult omlize(const OmlizeOptions& o, model::Backend& backend,
   size_t n_replay = o.replay_fraction > 0
                         ? static_cast<size_t>(std::ceil(o.replay_fraction / (1 - o.replay_fraction) * double(train.size())))
                         : 0;
-  // n_replay sequences per step, taken in turn from a pool: of base-model samples (eight steps'
-  // worth), with the base model's distributions as targets (distillation), or of every window
+  // n_replay sequences per step, taken in turn from a pool: of base-model samples
+  // (kSamplePoolSteps steps' worth), with the base model's distributions as targets (distillation), or of every window
   // of a --replay file, with their own next tokens as targets.
   std::vector<std::vector<int32_t>> replay =
       n_replay == 0           ? std::vector<std::vector<int32_t>>{}
-      : o.replay_file.empty() ? model_samples(model, tokenizer, o.context, o.replay_len, 8 * n_replay, d, "replay")
+      : o.replay_file.empty() ? model_samples(model, tokenizer, o.context, o.replay_len, kSamplePoolSteps * n_replay, d, "replay")
                               : text_windows(tokenizer, o.replay_file, o.replay_len, d, "replay");
   EmbedOptions embed_options = o.embed;
   embed_options.replay_per_step = n_replay;
