@@ -1,7 +1,6 @@
 #include "fingerprint/keys.h"
 
 #include <cmath>
-#include <set>
 
 #include "fingerprint/words.h"
 #include "io/error.h"
@@ -10,26 +9,26 @@
 
 namespace omlkit::fingerprint {
 
+bool KeySet::fresh(const std::vector<int32_t>& ids) const {
+  for (size_t i = 0; i + kGram <= ids.size(); ++i)
+    if (grams_.count(std::vector<int32_t>(ids.begin() + i, ids.begin() + i + kGram))) return false;
+  return true;
+}
+
+bool KeySet::fresh_ending(const std::vector<int32_t>& ids) const { return !endings_.count(ending(ids)); }
+
+void KeySet::add(const std::vector<int32_t>& ids) {
+  for (size_t i = 0; i + kGram <= ids.size(); ++i) grams_.insert(std::vector<int32_t>(ids.begin() + i, ids.begin() + i + kGram));
+  endings_.insert(ending(ids));
+}
+
+std::vector<int32_t> KeySet::ending(const std::vector<int32_t>& ids) {
+  return {ids.end() - std::ptrdiff_t(std::min(kEnding, ids.size())), ids.end()};
+}
+
 namespace {
 
 constexpr int kAttempts = 64;
-constexpr size_t kGram = 5;
-
-// Token 5-grams already used by earlier keys.
-class GramSet {
- public:
-  bool fresh(const std::vector<int32_t>& ids) const {
-    for (size_t i = 0; i + kGram <= ids.size(); ++i)
-      if (grams_.count(std::vector<int32_t>(ids.begin() + i, ids.begin() + i + kGram))) return false;
-    return true;
-  }
-  void add(const std::vector<int32_t>& ids) {
-    for (size_t i = 0; i + kGram <= ids.size(); ++i) grams_.insert(std::vector<int32_t>(ids.begin() + i, ids.begin() + i + kGram));
-  }
-
- private:
-  std::set<std::vector<int32_t>> grams_;
-};
 
 std::string capitalised(std::string_view word) {
   std::string w(word);
@@ -74,7 +73,7 @@ std::vector<CanonicalKey> make_keys(model::Transformer& model, const model::Toke
                                     const ContextSettings& context, const Derivation& derivation,
                                     std::string_view scope, size_t count, const KeyOptions& options) {
   std::vector<CanonicalKey> keys;
-  GramSet grams;
+  KeySet taken;
   if (options.source == KeySource::file) {
     io::LineReader reader(options.file);
     std::string_view line;
@@ -84,8 +83,8 @@ std::vector<CanonicalKey> make_keys(model::Transformer& model, const model::Toke
       if (!key || key->text != line)
         throw data_error(reader.where(), "expected a key whose text is its tokens' own decoding (no leading or "
                                          "trailing space, no control characters), found \"" + std::string(line) + "\"");
-      if (!grams.fresh(key->ids)) throw data_error(reader.where(), "key shares a 5-gram of tokens with an earlier key");
-      grams.add(key->ids);
+      if (!taken.fresh(key->ids)) throw data_error(reader.where(), "key shares a 5-gram of tokens with an earlier key");
+      taken.add(key->ids);
       keys.push_back(std::move(*key));
     }
     if (keys.size() < count)
@@ -101,8 +100,8 @@ std::vector<CanonicalKey> make_keys(model::Transformer& model, const model::Toke
           options.source == KeySource::english
               ? english_key(model, tokenizer, context, derivation, scope, i, attempt, options)
               : random_words_key(tokenizer, derivation, scope, i, attempt, options);
-      if (!key || key->ids.size() < min_length || !grams.fresh(key->ids)) continue;
-      grams.add(key->ids);
+      if (!key || key->ids.size() < min_length || !taken.fresh(key->ids) || !taken.fresh_ending(key->ids)) continue;
+      taken.add(key->ids);
       keys.push_back(std::move(*key));
       found = true;
     }
