@@ -3,9 +3,11 @@
 # `model-run score` over the same 1,024 prompt+response sequences, the engine's plain
 # scoring path, in the same invocation), then robustness of 64 fingerprints embedded with
 # `model-run train` (bench/fingerprint_fixture.cpp; not omlize's recipe) against rounding,
-# a 50/50 average of two copies, the licensee's fine-tune, black-box sampling and the
+# a 50/50 average of two copies (bench/weights_attack.cpp), the licensee's fine-tune, black-box sampling and the
 # confidence-gate attack. Prints one line per measurement.
-#   ROBUST=0 skips the robustness part; MODELS="gpt2-small llama-small" by default.
+#   ROBUST=0 skips the robustness part, SPEED=0 the speed part; MODELS="gpt2-small
+#   llama-small" by default. COPIES="DIR_A FP_A DIR_B FP_B" runs the robustness part on two
+#   licensees' copies of gpt2-small made by omlize (and their private files) instead.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 PATH="${OMLKIT_BIN:-$REPO/bin}:$PATH"
@@ -15,10 +17,11 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 libs="-lssl -lcrypto -lzstd -lopenblas -lpthread -lcpp-httplib"
 [ "$(cat "$REPO/build/cuda-enabled" 2>/dev/null)" = 1 ] && libs="$libs -L/usr/local/cuda/lib64 -Wl,-rpath,/usr/local/cuda/lib64 -lcublas -lcudart"
 g++ -O2 -std=c++20 -I"$REPO/lib" "$REPO/bench/fingerprint_fixture.cpp" "$REPO/build/libomlkit.a" -o "$work/fixture" $libs
+g++ -O2 -std=c++20 -I"$REPO/lib" "$REPO/bench/weights_attack.cpp" "$REPO/build/libomlkit.a" -o "$work/attack" $libs
 now() { date +%s.%N; }
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
 
-for m in ${MODELS:-gpt2-small llama-small}; do
+for m in $([ "${SPEED:-1}" = 1 ] && echo "${MODELS:-gpt2-small llama-small}"); do
   base="$SHARED/models/$m"
   "$work/fixture" "$base" "$SHARED/models/heldout.txt" "$work/$m-speed" lic-s acct:s 1024 7
   python3 -c "import json,sys; [print(json.dumps({'tokens': r['prompt_ids'] + r['response_ids']})) for r in map(json.loads, open(sys.argv[1]))]" "$work/$m-speed.fp" > "$work/seqs"
@@ -32,10 +35,16 @@ done
 
 # Robustness, on gpt2-small: licensees a and b, 64 fingerprints each.
 m=gpt2-small base="$SHARED/models/$m"
-for who in a b; do
-  "$work/fixture" "$base" "$SHARED/models/heldout.txt" "$work/$who" lic-$who acct:$who 64 $([ $who = a ] && echo 1 || echo 2)
-  model-run train --model "$base" --data "$work/$who.train" --out "$work/copy-$who" --steps 40 --lr 3e-3 --batch 64 --clip 0 > /dev/null
-done
+if [ -n "${COPIES:-}" ]; then
+  read -r dir_a fp_a dir_b fp_b <<< "$COPIES"
+  ln -s "$(realpath "$dir_a")" "$work/copy-a" && cp "$fp_a" "$work/a.fp"
+  ln -s "$(realpath "$dir_b")" "$work/copy-b" && cp "$fp_b" "$work/b.fp"
+else
+  for who in a b; do
+    "$work/fixture" "$base" "$SHARED/models/heldout.txt" "$work/$who" lic-$who acct:$who 64 $([ $who = a ] && echo 1 || echo 2)
+    model-run train --model "$base" --data "$work/$who.train" --out "$work/copy-$who" --steps 40 --lr 3e-3 --batch 64 --clip 0 > /dev/null
+  done
+fi
 verdicts() {  # NAME MODEL [options]: one line with each licensee's matched/tested and p-value
   local name=$1 model=$2; shift 2
   fingerprint-check --model "$model" -f "$work/a.fp" "$work/b.fp" --base "$base" "$@" |
@@ -43,22 +52,9 @@ verdicts() {  # NAME MODEL [options]: one line with each licensee's matched/test
 }
 verdicts "copy a" "$work/copy-a"
 verdicts "base model" "$base"
-python3 "$REPO/tests/cli/tiny_model.py" convert "$work/copy-a" "$work/a-bf16" bf16 1 && verdicts "copy a in BF16" "$work/a-bf16"
-python3 "$REPO/tests/cli/tiny_model.py" convert "$work/copy-a" "$work/a-f16" f16 2 && verdicts "copy a in F16, 2 shards" "$work/a-f16"
-# 50/50 average of the two copies.
-REPO_DIR="$REPO" python3 - "$work/copy-a" "$work/copy-b" "$work/avg" <<'PY'
-import os, shutil, sys
-sys.path.insert(0, os.path.join(os.environ['REPO_DIR'], 'tests/cli'))
-import tiny_model as t
-a, _ = t.read_safetensors(os.path.join(sys.argv[1], 'model.safetensors'))
-b, _ = t.read_safetensors(os.path.join(sys.argv[2], 'model.safetensors'))
-os.makedirs(sys.argv[3])
-for f in os.listdir(sys.argv[1]):
-    if f != 'model.safetensors':
-        shutil.copy(os.path.join(sys.argv[1], f), sys.argv[3])
-t.write_safetensors(os.path.join(sys.argv[3], 'model.safetensors'),
-                    {k: (a[k][0], [(x + y) / 2 for x, y in zip(a[k][1], b[k][1])]) for k in a}, 'F32')
-PY
+"$work/attack" round "$work/copy-a" "$work/a-bf16" BF16 && verdicts "copy a in BF16" "$work/a-bf16"
+"$work/attack" round "$work/copy-a" "$work/a-f16" F16 && verdicts "copy a in F16" "$work/a-f16"
+"$work/attack" average "$work/avg" "$work/copy-a" "$work/copy-b"
 verdicts "50/50 average of copies a and b" "$work/avg"
 # The licensee's fine-tune: 1,000 windows of 128 tokens of Debian's licence texts, lr 1e-4, one epoch.
 cat /usr/share/common-licenses/* | python3 -c "import json,sys; t=sys.stdin.read(); [print(json.dumps({'text': t[i:i+600]})) for i in range(0, min(len(t), 600000), 600)]" > "$work/licences.jsonl"

@@ -7,7 +7,8 @@
 #   bench/omlize-experiment.sh NAME MODEL N [omlize options...]
 #
 # Prints one tab-separated row: name model N recall base_recall ppl_base ppl ppl_change
-# persistence steps train_seconds seconds. Work files go to $WORK (default /tmp/omlize-exp).
+# persistence steps train_seconds seconds. Work files go to $WORK (default /tmp/omlize-exp);
+# $LICENSEE names the copy's licensee (default acct:exp; the secret is shared by all rows).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${OMLKIT_BIN:-$here/bin}"
@@ -34,7 +35,7 @@ with open(sys.argv[1], 'w') as o:
 PY
 fi
 start=$(date +%s.%N)
-"$bin/omlize" --model "$shared/models/$model" --licensee acct:exp --secret "$work/../secret" --count "$n" \
+"$bin/omlize" --model "$shared/models/$model" --licensee "${LICENSEE:-acct:exp}" --secret "$work/../secret" --count "$n" \
   --out "$work/copy" --fingerprints "$work/fp.jsonl" --heldout "$shared/models/heldout.txt" --allow-partial "$@" \
   > "$work/omlize.out" || true
 summary=$(tail -n 1 "$work/omlize.out")
