@@ -54,38 +54,52 @@ void Transformer::bind_weights() {
 
 void Transformer::reserve(int B, int S) {
   if (B == B_ && S == S_) return;
+  size_t cache = size_t(B) * size_t(S) * size_t(config_.kv_dim());
+  kv_.clear();  // the old cache goes before the new one is made: no two at once
+  kv_.resize(size_t(config_.n_layer));
+  for (auto& layer : kv_) {
+    layer.k = DeviceBuffer(backend_, cache);
+    layer.v = DeviceBuffer(backend_, cache);
+  }
+  B_ = B;
+  S_ = S;
+}
+
+void Transformer::ensure_activations(size_t layers, size_t N, size_t att) {
   const ModelConfig& c = config_;
-  size_t N = size_t(B) * S, C = size_t(c.dim);
+  size_t C = size_t(c.dim);
   size_t qkv = size_t(c.q_dim()) + 2 * size_t(c.kv_dim());
   size_t mlp_h = c.architecture == Architecture::llama ? 2 * size_t(c.ffn_dim) : size_t(c.ffn_dim);
   Backend& be = backend_;
-  acts_.clear();
-  acts_.resize(size_t(c.n_layer));
-  for (auto& a : acts_) {
-    a.norm1 = DeviceBuffer(be, N * C);
-    a.norm1_mean = DeviceBuffer(be, N);
-    a.norm1_rstd = DeviceBuffer(be, N);
-    a.qkv = DeviceBuffer(be, N * qkv);
-    a.att = DeviceBuffer(be, size_t(B) * c.n_head * S * S);
-    a.att_y = DeviceBuffer(be, N * c.q_dim());
-    a.att_out = DeviceBuffer(be, N * C);
-    a.residual2 = DeviceBuffer(be, N * C);
-    a.norm2 = DeviceBuffer(be, N * C);
-    a.norm2_mean = DeviceBuffer(be, N);
-    a.norm2_rstd = DeviceBuffer(be, N);
-    a.mlp_h = DeviceBuffer(be, N * mlp_h);
-    a.mlp_act = DeviceBuffer(be, N * c.ffn_dim);
-    a.mlp_out = DeviceBuffer(be, N * C);
-    a.residual3 = DeviceBuffer(be, N * C);
-    a.k_cache = DeviceBuffer(be, N * c.kv_dim());
-    a.v_cache = DeviceBuffer(be, N * c.kv_dim());
+  auto grow = [&](DeviceBuffer& buffer, size_t count) {
+    if (buffer.size() < count) {
+      buffer.reset();  // free first, so old and new never coexist
+      buffer = DeviceBuffer(be, count);
+    }
+  };
+  if (acts_.size() < layers) acts_.resize(layers);
+  for (size_t l = 0; l < layers; l++) {
+    LayerActivations& a = acts_[l];
+    grow(a.norm1, N * C);
+    grow(a.norm1_mean, N);
+    grow(a.norm1_rstd, N);
+    grow(a.qkv, N * qkv);
+    grow(a.att, att);
+    grow(a.att_y, N * size_t(c.q_dim()));
+    grow(a.att_out, N * C);
+    grow(a.residual2, N * C);
+    grow(a.norm2, N * C);
+    grow(a.norm2_mean, N);
+    grow(a.norm2_rstd, N);
+    grow(a.mlp_h, N * mlp_h);
+    grow(a.mlp_act, N * size_t(c.ffn_dim));
+    grow(a.mlp_out, N * C);
+    grow(a.residual3, N * C);
   }
-  encoded_ = DeviceBuffer(be, N * C);
-  normf_ = DeviceBuffer(be, N * C);
-  normf_mean_ = DeviceBuffer(be, N);
-  normf_rstd_ = DeviceBuffer(be, N);
-  B_ = B;
-  S_ = S;
+  grow(encoded_, N * C);
+  grow(normf_, N * C);
+  grow(normf_mean_, N);
+  grow(normf_rstd_, N);
 }
 
 void Transformer::ensure_logits(size_t rows) {
@@ -93,7 +107,7 @@ void Transformer::ensure_logits(size_t rows) {
   if (logits_.size() < need) logits_ = DeviceBuffer(backend_, need);
 }
 
-void Transformer::forward_trunk(std::span<const int32_t> tokens, int B, int T, int pos0) {
+void Transformer::forward_trunk(std::span<const int32_t> tokens, int B, int T, int pos0, bool keep_all_layers) {
   const ModelConfig& c = config_;
   if (B < 1 || T < 1 || tokens.size() != size_t(B) * T)
     throw Error(exit_code::internal, "", "forward: tokens do not have shape (B,T)");
@@ -112,12 +126,15 @@ void Transformer::forward_trunk(std::span<const int32_t> tokens, int B, int T, i
   const bool gpt2 = c.architecture == Architecture::gpt2;
   const int N = B * T, C = c.dim, S = S_;
   const int qkv_row = c.q_dim() + 2 * c.kv_dim();
-  // Activation rows are laid out (B,T) for this call's T, inside buffers sized for (B,S).
+  ensure_activations(keep_all_layers ? size_t(c.n_layer) : 1, size_t(N), size_t(B) * c.n_head * T * S);
+  // Activation rows are laid out (B,T) for this call's T. Sharing one set across layers
+  // is safe: a layer reads its input (the previous residual3) before writing residual3.
   be.embedding_forward(encoded_.data(), tokens, wte_, wpe_, B, T, pos0, C);
   const float* residual = encoded_.data();
   for (int l = 0; l < c.n_layer; l++) {
     const LayerWeights& w = layers_[size_t(l)];
-    LayerActivations& a = acts_[size_t(l)];
+    LayerActivations& a = acts_[keep_all_layers ? size_t(l) : 0];
+    KvCache& kv = kv_[size_t(l)];
     if (gpt2)
       be.layernorm_forward(a.norm1.data(), a.norm1_mean.data(), a.norm1_rstd.data(), residual,
                            w.norm1_weight, w.norm1_bias, N, C, c.norm_eps);
@@ -128,9 +145,9 @@ void Transformer::forward_trunk(std::span<const int32_t> tokens, int B, int T, i
       be.rope_forward(a.qkv.data(), B, T, pos0, qkv_row, c.n_head, c.head_dim, c.rope_theta);
       be.rope_forward(a.qkv.data() + c.q_dim(), B, T, pos0, qkv_row, c.n_kv_head, c.head_dim, c.rope_theta);
     }
-    be.kv_cache_store(a.k_cache.data(), a.v_cache.data(), a.qkv.data(), B, T, pos0, S, c.q_dim(), c.kv_dim());
-    be.attention_forward(a.att_y.data(), a.att.data(), a.qkv.data(), qkv_row, a.k_cache.data(),
-                         a.v_cache.data(), B, T, pos0, S, c.n_head, c.n_kv_head, c.head_dim);
+    be.kv_cache_store(kv.k.data(), kv.v.data(), a.qkv.data(), B, T, pos0, S, c.q_dim(), c.kv_dim());
+    be.attention_forward(a.att_y.data(), a.att.data(), a.qkv.data(), qkv_row, kv.k.data(), kv.v.data(), B, T,
+                         pos0, S, c.n_head, c.n_kv_head, c.head_dim);
     be.matmul_forward(a.att_out.data(), a.att_y.data(), c.q_dim(), w.attn_out, N);
     be.residual_forward(a.residual2.data(), residual, a.att_out.data(), size_t(N) * C);
     if (gpt2)

@@ -1,10 +1,13 @@
 // A decoder-only transformer (GPT-2 or Llama family) on a Backend: parameters, KV cache,
 // activations, the forward pass, and (transformer_backward.cpp) the backward pass.
 //
-// Every activation of every layer is kept (allocated once by reserve(), reused by each
-// call) because the backward pass needs them; the KV cache doubles as the saved keys and
-// values. Gradients live in one flat buffer parallel to the parameters (llm.c style).
-// Not thread-safe: one pass at a time per Transformer.
+// Buffers are sized by the input at hand, not by the largest the model allows: the KV
+// cache by reserve(B, S); activations by each call's B*T rows (attention probabilities
+// (B,H,T,S)), grown when a call needs more and then reused. A pass that the backward pass
+// will follow keeps every layer's activations; an inference pass reuses one layer's set
+// for all layers, as nothing reads them afterwards. The KV cache doubles as the saved
+// keys and values. Gradients live in one flat buffer parallel to the parameters (llm.c
+// style). Not thread-safe: one pass at a time per Transformer.
 #pragma once
 
 #include <cstdint>
@@ -42,7 +45,7 @@ struct LayerGradients {
   float *mlp_out_weight = nullptr, *mlp_out_bias = nullptr;
 };
 
-// One block's saved activations, N = B*T rows.
+// One block's activations, N = B*T rows of the call (capacity may be larger).
 struct LayerActivations {
   DeviceBuffer norm1, norm1_mean, norm1_rstd;  // (N,C), (N), (N)
   DeviceBuffer qkv;                            // (N, H*hs + 2*KVH*hs), after rotary
@@ -55,7 +58,11 @@ struct LayerActivations {
   DeviceBuffer mlp_act;                        // (N,F)
   DeviceBuffer mlp_out;                        // (N,C)
   DeviceBuffer residual3;                      // (N,C) block output
-  DeviceBuffer k_cache, v_cache;               // (B,S,KVH*hs)
+};
+
+// One block's keys and values for positions [0, S) of B sequences.
+struct KvCache {
+  DeviceBuffer k, v;  // (B,S,KVH*hs)
 };
 
 class Transformer {
@@ -69,8 +76,9 @@ class Transformer {
   const ParameterTable& parameters() const { return table_; }
   float* parameter_data() { return params_.data(); }  // device, table_.total_floats()
 
-  // Makes room for B sequences of S positions. Reallocates only when the shape changes;
-  // the KV cache's contents are lost when it does.
+  // Makes a KV cache for B sequences of S positions. Reallocates only when the shape
+  // changes; the cache's contents are lost when it does. Activations are not sized here
+  // but by each pass (see the top of this file).
   void reserve(int B, int S);
   int reserved_batch() const { return B_; }
   int reserved_positions() const { return S_; }
@@ -116,8 +124,12 @@ class Transformer {
  private:
   void bind_weights();
   void bind_gradients();
-  // forward() up to the final norm's output normf_ (B*T,C).
-  void forward_trunk(std::span<const int32_t> tokens, int B, int T, int pos0);
+  // forward() up to the final norm's output normf_ (B*T,C). keep_all_layers: every
+  // layer's activations stay for block_backward; else all layers share acts_[0].
+  void forward_trunk(std::span<const int32_t> tokens, int B, int T, int pos0, bool keep_all_layers = false);
+  // Grows the first `layers` entries of acts_ (and encoded_, normf_) to hold `rows` rows
+  // and `att` attention probabilities; never shrinks.
+  void ensure_activations(size_t layers, size_t rows, size_t att);
   void ensure_logits(size_t rows);
   // normf_ rows `rows` (C floats each, one after another): a view of normf_ when they are
   // consecutive, else gathered into head_input_.
@@ -141,7 +153,8 @@ class Transformer {
 
   int B_ = 0, S_ = 0;
   DeviceBuffer encoded_;                        // (N,C)
-  std::vector<LayerActivations> acts_;
+  std::vector<KvCache> kv_;                     // one per layer
+  std::vector<LayerActivations> acts_;          // n_layer after a training pass, else 1
   DeviceBuffer normf_, normf_mean_, normf_rstd_;  // (N,C), (N), (N)
   DeviceBuffer logits_;                         // (rows,V), grown on demand
   DeviceBuffer teacher_;                        // forward_backward's teacher logits, likewise

@@ -104,7 +104,7 @@ double Transformer::forward_backward(std::span<const int32_t> tokens, std::span<
   if (!teacher.empty() && teacher.size() != rows.size() * V)
     throw Error(exit_code::internal, "", "forward_backward: teacher logits do not have shape (R,V)");
   gradient_data();
-  forward_trunk(tokens, B, T, 0);
+  forward_trunk(tokens, B, T, 0, true);
   Backend& be = backend_;
   const int N = B * T, C = c.dim, R = int(rows.size());
   ensure_training_buffers(size_t(N));
