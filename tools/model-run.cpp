@@ -278,6 +278,8 @@ int main(int argc, char** argv) {
       out.flush();
       return exit_code::ok;
     }
+    // Training writes every weight back from its F32 copy, and bench measures training.
+    if (*train || *bench) engine_options.weights = WeightPlacement::widened;
     Engine engine(engine_options);
     if (*evaluate) return run_evaluate(engine, evaluate_command, out);
     if (*serve) return serve_model(engine, engine_options.model_dir, served_name, serve_options, billing_flags);

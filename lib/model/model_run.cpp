@@ -121,7 +121,7 @@ Engine::Engine(const EngineOptions& options)
     : backend_(make_backend(options.device, options.threads)),
       checkpoint_(Checkpoint::open(options.model_dir)),
       context_(TokenContext::for_model(options.model_dir, options.tokens)),
-      model_(checkpoint_, *backend_) {}
+      model_(checkpoint_, *backend_, options.weights) {}
 
 std::vector<int32_t> Engine::tokens_of(const json::Value& record, std::string_view text_key,
                                        bool add_generation_prompt, size_t max_new) const {

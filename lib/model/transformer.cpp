@@ -1,32 +1,150 @@
 #include "model/transformer.h"
 
 #include <algorithm>
+#include <bit>
+#include <cstdint>
+#include <unordered_map>
 
 #include "io/error.h"
 
 namespace omlkit::model {
 
-Transformer::Transformer(const Checkpoint& checkpoint, Backend& backend)
+namespace {
+
+// The matrices that may stay in 16 bits, as units that form one Linear (all in place or
+// none): Llama's q|k|v and gate|up are rows of one matrix each.
+std::vector<std::vector<std::string>> matrix_units(const ModelConfig& c) {
+  std::vector<std::vector<std::string>> units = {{"wte"}};
+  if (!c.tied_head) units.push_back({"lm_head"});
+  for (int l = 0; l < c.n_layer; l++) {
+    std::string h = "h." + std::to_string(l) + ".";
+    if (c.architecture == Architecture::gpt2) {
+      for (const char* m : {"attn.qkv.weight", "attn.out.weight", "mlp.in.weight", "mlp.out.weight"})
+        units.push_back({h + m});
+    } else {
+      units.push_back({h + "attn.q.weight", h + "attn.k.weight", h + "attn.v.weight"});
+      units.push_back({h + "attn.out.weight"});
+      units.push_back({h + "mlp.gate.weight", h + "mlp.up.weight"});
+      units.push_back({h + "mlp.out.weight"});
+    }
+  }
+  return units;
+}
+
+std::unordered_map<std::string, size_t> index_by_role(const ParameterTable& table) {
+  std::unordered_map<std::string, size_t> index;
+  for (size_t i = 0; i < table.entries().size(); i++) index[table.entries()[i].role] = i;
+  return index;
+}
+
+const uint16_t* data16(const Checkpoint& checkpoint, const ParameterInfo& e) {
+  const TensorLocation* location = checkpoint.find(e.name);
+  return reinterpret_cast<const uint16_t*>(location->file->bytes(*location->entry).data());
+}
+
+// The layer whose backward pass reads a tensor: -1 for the embeddings, n_layer for the
+// final norm and the head, else the block's index.
+int layer_of(const std::string& role, int n_layer) {
+  if (role == "wte" || role == "wpe") return -1;
+  if (role.rfind("h.", 0) != 0) return n_layer;
+  return std::stoi(role.substr(2));
+}
+
+}  // namespace
+
+Transformer::Transformer(const Checkpoint& checkpoint, Backend& backend, WeightPlacement placement)
     : config_(checkpoint.config()),
       backend_(backend),
       table_(ParameterTable::from_checkpoint(checkpoint)) {
-  std::vector<float> host(table_.total_floats());
-  table_.load_f32(checkpoint, host.data());
-  params_ = DeviceBuffer(backend_, host.size());
-  backend_.upload(params_.data(), host.data(), host.size());
-  trainable_.assign(table_.entries().size(), true);
+  const auto& entries = table_.entries();
+  // The buffer spans every tensor; on the CPU backend, slots never written (in-place
+  // tensors) are untouched zero pages and cost no memory.
+  params_ = DeviceBuffer(backend_, table_.total_floats());
+  in_place_.assign(entries.size(), false);
+  if (placement == WeightPlacement::in_place && backend_.reads_16bit_weights() &&
+      std::endian::native == std::endian::little) {
+    checkpoint_ = &checkpoint;
+    auto index = index_by_role(table_);
+    for (const auto& unit : matrix_units(config_)) {
+      // One dtype for the whole unit, 16-bit, and aligned for uint16_t reads (the
+      // reference writer aligns tensor data to 8 bytes; a file that does not is widened).
+      const DType dtype = entries[index.at(unit[0])].storage_dtype;
+      bool eligible = dtype == DType::BF16 || dtype == DType::F16;
+      for (const auto& role : unit) {
+        const ParameterInfo& e = entries[index.at(role)];
+        eligible = eligible && e.storage_dtype == dtype &&
+                   reinterpret_cast<uintptr_t>(data16(checkpoint, e)) % alignof(uint16_t) == 0;
+      }
+      if (!eligible) continue;
+      for (const auto& role : unit) {
+        table_.check_finite_16bit(checkpoint, index.at(role));
+        in_place_[index.at(role)] = true;
+      }
+    }
+  }
+  for (size_t i = 0; i < entries.size(); i++)
+    if (!in_place_[i]) widen(checkpoint, i);
+  // In place, nothing trains until set_trainable says what (and widens it); widened
+  // weights all train by default.
+  trainable_.assign(entries.size(), checkpoint_ == nullptr);
   bind_weights();
+}
+
+void Transformer::widen(const Checkpoint& checkpoint, size_t i) {
+  const ParameterInfo& e = table_.entries()[i];
+  std::vector<float> host(e.count);  // one tensor at a time: never a second whole model
+  table_.load_f32(checkpoint, i, host.data());
+  backend_.upload(params_.data() + e.offset, host.data(), host.size());
+  in_place_[i] = false;
+}
+
+void Transformer::widen_for_backward() {
+  const auto& entries = table_.entries();
+  int lowest = config_.n_layer + 1;  // nothing trains
+  for (size_t i = 0; i < entries.size(); i++)
+    if (trainable_[i]) lowest = std::min(lowest, layer_of(entries[i].role, config_.n_layer));
+  if (lowest > config_.n_layer) return;
+  bool changed = false;
+  for (size_t i = 0; i < entries.size(); i++) {
+    // The head's matrix is read by every backward pass (d of its input); with a tied head
+    // that is wte.
+    bool head = entries[i].role == "lm_head" || (config_.tied_head && entries[i].role == "wte");
+    if (in_place_[i] && (head || layer_of(entries[i].role, config_.n_layer) >= lowest)) {
+      widen(*checkpoint_, i);
+      changed = true;
+    }
+  }
+  if (changed) bind_weights();
 }
 
 void Transformer::bind_weights() {
   const ModelConfig& c = config_;
+  const auto index = index_by_role(table_);
   auto at = [&](const std::string& role) -> const float* { return params_.data() + table_.offset(role); };
+  // A Linear over the rows of `roles` (one matrix, adjacent in params_): F32 from params_,
+  // or the 16-bit blocks where the checkpoint holds them.
+  auto matrix = [&](std::initializer_list<std::string> roles, const float* bias, int in, int out,
+                    bool in_out) {
+    Linear layer{nullptr, bias, in, out, in_out};
+    size_t first = index.at(*roles.begin());
+    if (!in_place_[first]) {
+      layer.weight = params_.data() + table_.entries()[first].offset;
+      return layer;
+    }
+    int block = 0;
+    for (const auto& role : roles) {
+      const ParameterInfo& e = table_.entries()[index.at(role)];
+      layer.blocks16[size_t(block++)] = {data16(*checkpoint_, e), int(e.shape[0])};
+      layer.dtype16 = e.storage_dtype;
+    }
+    return layer;
+  };
   bool gpt2 = c.architecture == Architecture::gpt2;
-  wte_ = at("wte");
+  wte_ = matrix({"wte"}, nullptr, c.dim, c.vocab_size, false);
   wpe_ = gpt2 ? at("wpe") : nullptr;
   normf_weight_ = at("normf.weight");
   normf_bias_ = gpt2 ? at("normf.bias") : nullptr;
-  lm_head_ = {c.tied_head ? wte_ : at("lm_head"), nullptr, c.dim, c.vocab_size, false};
+  lm_head_ = c.tied_head ? wte_ : matrix({"lm_head"}, nullptr, c.dim, c.vocab_size, false);
   layers_.assign(size_t(c.n_layer), {});
   for (int l = 0; l < c.n_layer; l++) {
     std::string h = "h." + std::to_string(l) + ".";
@@ -37,17 +155,18 @@ void Transformer::bind_weights() {
     if (gpt2) {
       w.norm1_bias = at(h + "norm1.bias");
       w.norm2_bias = at(h + "norm2.bias");
-      w.qkv = {at(h + "attn.qkv.weight"), at(h + "attn.qkv.bias"), c.dim, qkv_out, true};
-      w.attn_out = {at(h + "attn.out.weight"), at(h + "attn.out.bias"), c.dim, c.dim, true};
-      w.mlp_in = {at(h + "mlp.in.weight"), at(h + "mlp.in.bias"), c.dim, c.ffn_dim, true};
-      w.mlp_out = {at(h + "mlp.out.weight"), at(h + "mlp.out.bias"), c.ffn_dim, c.dim, true};
+      w.qkv = matrix({h + "attn.qkv.weight"}, at(h + "attn.qkv.bias"), c.dim, qkv_out, true);
+      w.attn_out = matrix({h + "attn.out.weight"}, at(h + "attn.out.bias"), c.dim, c.dim, true);
+      w.mlp_in = matrix({h + "mlp.in.weight"}, at(h + "mlp.in.bias"), c.dim, c.ffn_dim, true);
+      w.mlp_out = matrix({h + "mlp.out.weight"}, at(h + "mlp.out.bias"), c.ffn_dim, c.dim, true);
     } else {
       // The layout made q,k,v (and gate,up) adjacent, so each pair is one matrix.
       const float* qkv_bias = c.qkv_bias ? at(h + "attn.q.bias") : nullptr;
-      w.qkv = {at(h + "attn.q.weight"), qkv_bias, c.dim, qkv_out, false};
-      w.attn_out = {at(h + "attn.out.weight"), nullptr, c.q_dim(), c.dim, false};
-      w.mlp_in = {at(h + "mlp.gate.weight"), nullptr, c.dim, 2 * c.ffn_dim, false};
-      w.mlp_out = {at(h + "mlp.out.weight"), nullptr, c.ffn_dim, c.dim, false};
+      w.qkv = matrix({h + "attn.q.weight", h + "attn.k.weight", h + "attn.v.weight"}, qkv_bias, c.dim, qkv_out,
+                     false);
+      w.attn_out = matrix({h + "attn.out.weight"}, nullptr, c.q_dim(), c.dim, false);
+      w.mlp_in = matrix({h + "mlp.gate.weight", h + "mlp.up.weight"}, nullptr, c.dim, 2 * c.ffn_dim, false);
+      w.mlp_out = matrix({h + "mlp.out.weight"}, nullptr, c.ffn_dim, c.dim, false);
     }
   }
 }

@@ -65,16 +65,35 @@ struct KvCache {
   DeviceBuffer k, v;  // (B,S,KVH*hs)
 };
 
+// Where a Transformer keeps its weights.
+enum class WeightPlacement {
+  // Every tensor converted to F32 in parameter_data(): what training the whole model,
+  // fingerprinting (which reads and writes parameter_data() whole) and the CUDA backend use.
+  widened,
+  // On a backend that reads_16bit_weights() (the CPU one), BF16/F16 matrices (embedding,
+  // head, every layer's projections) are computed from where the checkpoint's memory map
+  // holds them: no F32 copy, no load-time conversion. Norms, biases, positions and F32
+  // files are widened as before; on other backends everything is. set_trainable() widens
+  // what the backward pass will read. The Checkpoint must outlive the Transformer.
+  in_place,
+};
+
 class Transformer {
  public:
-  // Converts the checkpoint's weights to F32 on the backend. Throws omlkit::Error 65 when
-  // the checkpoint does not fit the architecture.
-  Transformer(const Checkpoint& checkpoint, Backend& backend);
+  // Places the checkpoint's weights on the backend (see WeightPlacement), converting to F32
+  // one tensor at a time. Throws omlkit::Error 65 when the checkpoint does not fit the
+  // architecture or holds a NaN or infinite weight.
+  Transformer(const Checkpoint& checkpoint, Backend& backend,
+              WeightPlacement placement = WeightPlacement::widened);
 
   const ModelConfig& config() const { return config_; }
   Backend& backend() { return backend_; }
   const ParameterTable& parameters() const { return table_; }
-  float* parameter_data() { return params_.data(); }  // device, table_.total_floats()
+  // Device F32 values laid out by parameters(), table_.total_floats() floats. A tensor
+  // computed in place (in_place(i)) has no F32 values: its slot reads 0.
+  float* parameter_data() { return params_.data(); }
+  // Whether parameters().entries()[i] is read from the checkpoint's mapping in 16 bits.
+  bool in_place(size_t i) const { return in_place_[i]; }
 
   // Makes a KV cache for B sequences of S positions. Reallocates only when the shape
   // changes; the cache's contents are lost when it does. Activations are not sized here
@@ -104,7 +123,10 @@ class Transformer {
   static constexpr int kHeadChunkRows = 64;
 
   // ---- Training (transformer_backward.cpp) ----
-  // One flag per parameters() entry: which tensors get gradients (all by default).
+  // One flag per parameters() entry: which tensors get gradients (all by default; none
+  // while weights are in place and set_trainable has not been called). With
+  // WeightPlacement::in_place, the matrices the backward pass reads (those of every layer
+  // from the lowest trained one up, and the head) are widened to F32 first; they stay so.
   void set_trainable(const std::vector<bool>& trainable);
   const std::vector<bool>& trainable() const { return trainable_; }
   // Device gradients, parallel to parameter_data(); allocated on first use.
@@ -124,6 +146,10 @@ class Transformer {
  private:
   void bind_weights();
   void bind_gradients();
+  // Converts entry i to F32 into its slot of params_ and marks it not in place.
+  void widen(const Checkpoint& checkpoint, size_t i);
+  // With in-place weights: widens those the backward pass for trainable_ reads.
+  void widen_for_backward();
   // forward() up to the final norm's output normf_ (B*T,C). keep_all_layers: every
   // layer's activations stay for block_backward; else all layers share acts_[0].
   void forward_trunk(std::span<const int32_t> tokens, int B, int T, int pos0, bool keep_all_layers = false);
@@ -144,7 +170,9 @@ class Transformer {
   Backend& backend_;
   ParameterTable table_;
   DeviceBuffer params_;
-  const float* wte_ = nullptr;
+  std::vector<bool> in_place_;              // per table entry
+  const Checkpoint* checkpoint_ = nullptr;  // the mapping in-place weights are read from
+  Linear wte_;                              // (V,C): in = C, out = V
   const float* wpe_ = nullptr;
   const float* normf_weight_ = nullptr;
   const float* normf_bias_ = nullptr;

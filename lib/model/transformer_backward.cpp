@@ -11,6 +11,7 @@ void Transformer::set_trainable(const std::vector<bool>& trainable) {
   if (trainable.size() != table_.entries().size())
     throw Error(exit_code::internal, "", "set_trainable: one flag per parameter expected");
   trainable_ = trainable;
+  if (checkpoint_) widen_for_backward();
   if (grads_.data()) bind_gradients();
 }
 
