@@ -12,13 +12,10 @@
 // the residual stream's gradient. A backend must give bit-identical results for identical
 // calls (fixed partitions, ordered reductions): training is deterministic.
 //
-// Weights: a Linear's matrix is F32 device memory, or, on a backend whose
-// reads_16bit_weights() is true (the CPU one), BF16/F16 read where the checkpoint's
-// memory map holds it, widened inside the kernel. The CUDA backend widens every weight to
-// F32 at load instead.
-//
-// Shapes: B batch, T positions computed in this call, S positions held in the KV cache,
-// C channels, N = B*T rows, V vocabulary, H query heads, KVH key/value heads, hs head dim.
+// Weights: device F32, or, on a backend whose reads_mapped_weights() is true (the CPU
+// one), host memory where the checkpoint's memory map holds them: F32 pointers as they
+// are, and BF16/F16 matrices (Linear::blocks16) widened inside the kernel. The CUDA backend
+// widens every weight to an F32 device copy at load instead.
 #pragma once
 
 #include <array>
@@ -74,8 +71,9 @@ class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
-  // Whether Linear weights may be given in 16 bits (Linear::blocks16) in host memory.
-  virtual bool reads_16bit_weights() const { return false; }
+  // Whether weights may be host memory (a checkpoint's mapping), F32 or, for a Linear,
+  // 16 bits (Linear::blocks16).
+  virtual bool reads_mapped_weights() const { return false; }
 
   // Memory. allocate() returns zero-filled device memory for `count` floats.
   virtual float* allocate(size_t count) = 0;

@@ -4,6 +4,7 @@
 #include <bit>
 #include <cstdint>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "io/error.h"
 
@@ -37,9 +38,37 @@ std::unordered_map<std::string, size_t> index_by_role(const ParameterTable& tabl
   return index;
 }
 
-const uint16_t* data16(const Checkpoint& checkpoint, const ParameterInfo& e) {
+const unsigned char* mapped(const Checkpoint& checkpoint, const ParameterInfo& e) {
   const TensorLocation* location = checkpoint.find(e.name);
-  return reinterpret_cast<const uint16_t*>(location->file->bytes(*location->entry).data());
+  return location->file->bytes(*location->entry).data();
+}
+
+// Every tensor as a unit: matrix_units, Llama's q|k|v biases (one bias vector), and each
+// other tensor alone.
+std::vector<std::vector<std::string>> all_units(const ModelConfig& c, const ParameterTable& table) {
+  auto units = matrix_units(c);
+  if (c.architecture == Architecture::llama && c.qkv_bias)
+    for (int l = 0; l < c.n_layer; l++) {
+      std::string h = "h." + std::to_string(l) + ".";
+      units.push_back({h + "attn.q.bias", h + "attn.k.bias", h + "attn.v.bias"});
+    }
+  std::unordered_set<std::string> covered;
+  for (const auto& unit : units) covered.insert(unit.begin(), unit.end());
+  for (const auto& e : table.entries())
+    if (!covered.count(e.role)) units.push_back({e.role});
+  return units;
+}
+
+// Whether a unit's tensors lie one after another, in unit order, in one file: then the
+// first one's address reads as the whole fused F32 matrix.
+bool adjacent_in_file(const Checkpoint& checkpoint, const ParameterTable& table,
+                      const std::unordered_map<std::string, size_t>& index, const std::vector<std::string>& unit) {
+  for (size_t k = 1; k < unit.size(); k++) {
+    const TensorLocation* a = checkpoint.find(table.entries()[index.at(unit[k - 1])].name);
+    const TensorLocation* b = checkpoint.find(table.entries()[index.at(unit[k])].name);
+    if (a->file != b->file || b->entry->begin != a->entry->end) return false;
+  }
+  return true;
 }
 
 // The layer whose backward pass reads a tensor: -1 for the embeddings, n_layer for the
@@ -61,24 +90,32 @@ Transformer::Transformer(const Checkpoint& checkpoint, Backend& backend, WeightP
   // tensors) are untouched zero pages and cost no memory.
   params_ = DeviceBuffer(backend_, table_.total_floats());
   in_place_.assign(entries.size(), false);
-  if (placement == WeightPlacement::in_place && backend_.reads_16bit_weights() &&
+  if (placement == WeightPlacement::in_place && backend_.reads_mapped_weights() &&
       std::endian::native == std::endian::little) {
     checkpoint_ = &checkpoint;
     auto index = index_by_role(table_);
-    for (const auto& unit : matrix_units(config_)) {
-      // One dtype for the whole unit, 16-bit, and aligned for uint16_t reads (the
-      // reference writer aligns tensor data to 8 bytes; a file that does not is widened).
+    std::unordered_set<std::string> matrices;
+    for (const auto& unit : matrix_units(config_)) matrices.insert(unit.begin(), unit.end());
+    for (const auto& unit : all_units(config_, table_)) {
+      // One dtype for the whole unit, aligned for its element type (the reference writer
+      // aligns tensor data to 8 bytes; a file that does not is widened). F32 as it lies,
+      // when a fused unit's parts are adjacent; 16 bits only for matrices.
       const DType dtype = entries[index.at(unit[0])].storage_dtype;
-      bool eligible = dtype == DType::BF16 || dtype == DType::F16;
+      bool eligible = dtype == DType::F32 ? adjacent_in_file(checkpoint, table_, index, unit)
+                                          : (dtype == DType::BF16 || dtype == DType::F16) && matrices.count(unit[0]);
       for (const auto& role : unit) {
         const ParameterInfo& e = entries[index.at(role)];
         eligible = eligible && e.storage_dtype == dtype &&
-                   reinterpret_cast<uintptr_t>(data16(checkpoint, e)) % alignof(uint16_t) == 0;
+                   reinterpret_cast<uintptr_t>(mapped(checkpoint, e)) % dtype_size(dtype) == 0;
       }
       if (!eligible) continue;
       for (const auto& role : unit) {
-        table_.check_finite_16bit(checkpoint, index.at(role));
-        in_place_[index.at(role)] = true;
+        size_t i = index.at(role);
+        if (dtype == DType::F32)
+          table_.check_finite(checkpoint, i, reinterpret_cast<const float*>(mapped(checkpoint, entries[i])));
+        else
+          table_.check_finite_16bit(checkpoint, i);
+        in_place_[i] = true;
       }
     }
   }
@@ -120,21 +157,26 @@ void Transformer::widen_for_backward() {
 void Transformer::bind_weights() {
   const ModelConfig& c = config_;
   const auto index = index_by_role(table_);
-  auto at = [&](const std::string& role) -> const float* { return params_.data() + table_.offset(role); };
+  // F32 values of a role: where the mapping holds them when in place, else in params_.
+  auto at = [&](const std::string& role) -> const float* {
+    size_t i = index.at(role);
+    if (in_place_[i]) return reinterpret_cast<const float*>(mapped(*checkpoint_, table_.entries()[i]));
+    return params_.data() + table_.entries()[i].offset;
+  };
   // A Linear over the rows of `roles` (one matrix, adjacent in params_): F32 from params_,
   // or the 16-bit blocks where the checkpoint holds them.
   auto matrix = [&](std::initializer_list<std::string> roles, const float* bias, int in, int out,
                     bool in_out) {
     Linear layer{nullptr, bias, in, out, in_out};
     size_t first = index.at(*roles.begin());
-    if (!in_place_[first]) {
-      layer.weight = params_.data() + table_.entries()[first].offset;
+    if (!in_place_[first] || table_.entries()[first].storage_dtype == DType::F32) {
+      layer.weight = at(*roles.begin());  // in place, F32 units are adjacent in the file
       return layer;
     }
     int block = 0;
     for (const auto& role : roles) {
       const ParameterInfo& e = table_.entries()[index.at(role)];
-      layer.blocks16[size_t(block++)] = {data16(*checkpoint_, e), int(e.shape[0])};
+      layer.blocks16[size_t(block++)] = {reinterpret_cast<const uint16_t*>(mapped(*checkpoint_, e)), int(e.shape[0])};
       layer.dtype16 = e.storage_dtype;
     }
     return layer;

@@ -70,11 +70,13 @@ enum class WeightPlacement {
   // Every tensor converted to F32 in parameter_data(): what training the whole model,
   // fingerprinting (which reads and writes parameter_data() whole) and the CUDA backend use.
   widened,
-  // On a backend that reads_16bit_weights() (the CPU one), BF16/F16 matrices (embedding,
-  // head, every layer's projections) are computed from where the checkpoint's memory map
-  // holds them: no F32 copy, no load-time conversion. Norms, biases, positions and F32
-  // files are widened as before; on other backends everything is. set_trainable() widens
-  // what the backward pass will read. The Checkpoint must outlive the Transformer.
+  // On a backend that reads_mapped_weights() (the CPU one), tensors are used where the
+  // checkpoint's memory map holds them: no copy, no load-time conversion. F32 tensors as
+  // they are (a fused matrix, Llama's q|k|v or gate|up, only when its parts lie one after
+  // another in the file); BF16/F16 matrices (embedding, head, projections) widened inside
+  // the matmul. 16-bit norms and biases, and everything on other backends, are widened.
+  // set_trainable() widens what the backward pass will read. The Checkpoint must outlive
+  // the Transformer.
   in_place,
 };
 
@@ -92,7 +94,7 @@ class Transformer {
   // Device F32 values laid out by parameters(), table_.total_floats() floats. A tensor
   // computed in place (in_place(i)) has no F32 values: its slot reads 0.
   float* parameter_data() { return params_.data(); }
-  // Whether parameters().entries()[i] is read from the checkpoint's mapping in 16 bits.
+  // Whether parameters().entries()[i] is read from the checkpoint's mapping.
   bool in_place(size_t i) const { return in_place_[i]; }
 
   // Makes a KV cache for B sequences of S positions. Reallocates only when the shape

@@ -328,7 +328,7 @@ PY
   for key in forward_tokens_per_s train_tokens_per_s score_all_logits_tokens_per_s; do
     python3 -c "import json,sys; sys.exit('$key' in json.load(open('bench.json')))" || { echo "present: $key"; false; }
   done
-  # The F32 fixture's weights are widened: 4 bytes for each weight the head and layers read.
+  # The F32 fixture's weights, read in place: 4 bytes for each weight the head and layers read.
   python3 -c "
 import json; r = json.load(open('bench.json'))
 c = json.load(open('$FIXTURES/llama-tiny/config.json'))

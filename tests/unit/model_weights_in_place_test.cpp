@@ -1,6 +1,6 @@
-// BF16/F16 weights computed where the checkpoint holds them (WeightPlacement::in_place)
-// against the same weights widened to F32: widening is exact, so the two may differ only
-// by the order of the additions. The expectation is always the widened F32 path (OpenBLAS
+// Weights used where the checkpoint's mapping holds them (WeightPlacement::in_place: F32
+// as it lies, BF16/F16 widened inside the matmul) against the same weights widened to an
+// F32 copy: widening is exact, so the two may differ only by the order of the additions. The expectation is always the widened F32 path (OpenBLAS
 // sgemm on the exactly converted values), never the in-place path's own output.
 #include <gtest/gtest.h>
 
@@ -79,43 +79,56 @@ class InPlaceFixture : public ::testing::TestWithParam<std::string> {
   }
 };
 
-TEST_P(InPlaceFixture, bf16_in_place_gives_the_widened_logits_within_1e5_relative) {
+TEST_P(InPlaceFixture, in_place_gives_the_widened_logits_within_1e5_relative_in_bf16_and_f32) {
   CpuBackend backend(2);
-  Checkpoint checkpoint = Checkpoint::open(dir(), "model-bf16.safetensors");
-  Transformer widened(checkpoint, backend, WeightPlacement::widened);
-  Transformer in_place(checkpoint, backend, WeightPlacement::in_place);
-  ASSERT_EQ(count_in_place(widened), 0u);
-  // Every matrix (embedding, head, projections) stays in BF16; norms and biases do not.
-  size_t matrices = 0;
-  for (const auto& e : in_place.parameters().entries()) matrices += e.shape.size() == 2 && e.role != "wpe";
-  ASSERT_EQ(count_in_place(in_place), matrices);
+  for (const char* file : {"model-bf16.safetensors", "model.safetensors"}) {
+    SCOPED_TRACE(file);
+    Checkpoint checkpoint = Checkpoint::open(dir(), file);
+    Transformer widened(checkpoint, backend, WeightPlacement::widened);
+    Transformer in_place(checkpoint, backend, WeightPlacement::in_place);
+    ASSERT_EQ(count_in_place(widened), 0u);
+    if (std::string(file) == "model-bf16.safetensors") {
+      // Every matrix (embedding, head, projections) stays in BF16; norms and biases do not.
+      size_t matrices = 0;
+      for (const auto& e : in_place.parameters().entries()) matrices += e.shape.size() == 2 && e.role != "wpe";
+      ASSERT_EQ(count_in_place(in_place), matrices);
+    } else {
+      // F32: every tensor whose fused unit lies in file order, which the fixtures' files
+      // keep: all of them.
+      ASSERT_EQ(count_in_place(in_place), in_place.parameters().entries().size());
+    }
+    std::cout << "[ measured ] " << GetParam() << " " << file << ": " << count_in_place(in_place) << " of "
+              << in_place.parameters().entries().size() << " tensors in place\n";
 
-  std::vector<int32_t> ids = tokens();
-  const int B = 2, T = int(ids.size()) / B, V = widened.config().vocab_size;
-  // All rows (the widened-tile sgemm path), then each sequence's last row (the dot products).
-  for (bool last_only : {false, true}) {
-    size_t n = size_t(last_only ? B : B * T) * V;
-    auto expected = download(backend, widened.forward(ids, B, T, 0, last_only), n);
-    auto actual = download(backend, in_place.forward(ids, B, T, 0, last_only), n);
-    double error = relative_error(actual, expected);
-    std::cout << "[ measured ] " << GetParam() << (last_only ? " last rows" : " all rows")
-              << " in-place vs widened relative error " << error << "\n";
-    EXPECT_LT(error, 1e-5);
-  }
-  // Token-by-token with the KV cache: one row per step.
-  widened.reserve(1, T);
-  in_place.reserve(1, T);
-  for (int t = 0; t < T; t++) {
-    std::span<const int32_t> step(&ids[size_t(t)], 1);
-    auto expected = download(backend, widened.forward(step, 1, 1, t, true), size_t(V));
-    auto actual = download(backend, in_place.forward(step, 1, 1, t, true), size_t(V));
-    EXPECT_LT(relative_error(actual, expected), 1e-5) << "position " << t;
+    std::vector<int32_t> ids = tokens();
+    const int B = 2, T = int(ids.size()) / B, V = widened.config().vocab_size;
+    // All rows (the widened-tile sgemm path), then each sequence's last row (the dot products).
+    for (bool last_only : {false, true}) {
+      size_t n = size_t(last_only ? B : B * T) * V;
+      auto expected = download(backend, widened.forward(ids, B, T, 0, last_only), n);
+      auto actual = download(backend, in_place.forward(ids, B, T, 0, last_only), n);
+      double error = relative_error(actual, expected);
+      std::cout << "[ measured ] " << GetParam() << " " << file << (last_only ? " last rows" : " all rows")
+                << " in-place vs widened relative error " << error << "\n";
+      EXPECT_LT(error, 1e-5);
+    }
+    // Token-by-token with the KV cache: one row per step.
+    widened.reserve(1, T);
+    in_place.reserve(1, T);
+    for (int t = 0; t < T; t++) {
+      std::span<const int32_t> step(&ids[size_t(t)], 1);
+      auto expected = download(backend, widened.forward(step, 1, 1, t, true), size_t(V));
+      auto actual = download(backend, in_place.forward(step, 1, 1, t, true), size_t(V));
+      EXPECT_LT(relative_error(actual, expected), 1e-5) << "position " << t;
+    }
   }
 }
 
 TEST_P(InPlaceFixture, training_the_last_layer_widens_what_backward_reads_and_matches_widened) {
   CpuBackend backend(2);
-  Checkpoint checkpoint = Checkpoint::open(dir(), "model-bf16.safetensors");
+  for (const char* file : {"model-bf16.safetensors", "model.safetensors"}) {
+  SCOPED_TRACE(file);
+  Checkpoint checkpoint = Checkpoint::open(dir(), file);
   Transformer widened(checkpoint, backend, WeightPlacement::widened);
   Transformer in_place(checkpoint, backend, WeightPlacement::in_place);
   const auto& entries = widened.parameters().entries();
@@ -130,7 +143,8 @@ TEST_P(InPlaceFixture, training_the_last_layer_widens_what_backward_reads_and_ma
     if (trainable[i] || head) {
       EXPECT_FALSE(in_place.in_place(i)) << entries[i].role;
     }
-    if (entries[i].role.rfind("h.0.", 0) == 0 && entries[i].shape.size() == 2) {
+    if (std::string(file) == "model-bf16.safetensors" && entries[i].role.rfind("h.0.", 0) == 0 &&
+        entries[i].shape.size() == 2) {
       EXPECT_TRUE(in_place.in_place(i)) << entries[i].role;
     }
   }
@@ -153,6 +167,7 @@ TEST_P(InPlaceFixture, training_the_last_layer_widens_what_backward_reads_and_ma
     std::vector<float> e(expected.begin() + long(entries[i].offset), expected.begin() + long(entries[i].offset + entries[i].count));
     std::vector<float> a(actual.begin() + long(entries[i].offset), actual.begin() + long(entries[i].offset + entries[i].count));
     EXPECT_LT(relative_error(a, e), 1e-5) << entries[i].role;
+  }
   }
 }
 

@@ -149,6 +149,15 @@ void CpuBackend::matmul_forward(float* out, const float* inp, int inp_stride, co
     matmul_forward_16bit(pool_, widen_tile_, out, inp, inp_stride, layer, N);
     return;
   }
+  if (N == 1) {  // one row (generation): OpenBLAS 0.3.21's sgemm does not hand M = 1 to sgemv
+    if (layer.weight_is_in_out)
+      cblas_sgemv(CblasRowMajor, CblasTrans, layer.in, layer.out, 1.0f, layer.weight, layer.out, inp, 1, beta,
+                  out, 1);
+    else
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, layer.out, layer.in, 1.0f, layer.weight, layer.in, inp, 1, beta,
+                  out, 1);
+    return;
+  }
   if (layer.weight_is_in_out)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, layer.out, layer.in, 1.0f, inp,
                 inp_stride, layer.weight, layer.out, beta, out, layer.out);

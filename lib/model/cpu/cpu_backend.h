@@ -18,7 +18,7 @@ class CpuBackend final : public Backend {
  public:
   explicit CpuBackend(int threads);
   std::string name() const override;
-  bool reads_16bit_weights() const override { return true; }
+  bool reads_mapped_weights() const override { return true; }
 
   float* allocate(size_t count) override;
   void release(float* buffer) override;

@@ -16,7 +16,7 @@ void cublas_check(cublasStatus_t status, const char* what) {
     throw Error(exit_code::internal, "", std::string("cuBLAS ") + what + ": status " + std::to_string(int(status)));
 }
 
-// This backend computes from F32 device copies only (reads_16bit_weights() is false, so
+// This backend computes from F32 device copies only (reads_mapped_weights() is false, so
 // the Transformer widens every weight at load); a 16-bit Linear here is a bug.
 void require_f32(const Linear& layer) {
   if (!layer.weight) throw Error(exit_code::internal, "", "the CUDA backend was given a 16-bit weight");

@@ -3,7 +3,7 @@
 // 1e-4); the other layers are small CUDA kernels whose reductions run in a fixed order,
 // so training is deterministic on a given GPU. lib/model/cpu is the reference it must
 // agree with. Weights are always F32 copies on the GPU: BF16/F16 checkpoints are widened
-// at load (reads_16bit_weights() is false), unlike the CPU backend, which reads them in
+// at load (reads_mapped_weights() is false), unlike the CPU backend, which reads them in
 // place.
 //
 // Compiled only when nvcc is found (lib/model/cuda/cuda.mk, which defines OMLKIT_CUDA);
