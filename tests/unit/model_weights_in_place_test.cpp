@@ -4,13 +4,18 @@
 // sgemm on the exactly converted values), never the in-place path's own output.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <map>
 #include <random>
+#include <tuple>
 
 #include "model/cpu/cpu_backend.h"
 #include "model/cpu/matmul_16bit.h"
 #include "model/dtype.h"
 #include "model/transformer.h"
 #include "model_test_support.h"
+#include "test_support.h"
 
 namespace omlkit::model {
 namespace {
@@ -169,6 +174,54 @@ TEST_P(InPlaceFixture, training_the_last_layer_widens_what_backward_reads_and_ma
     EXPECT_LT(relative_error(a, e), 1e-5) << entries[i].role;
   }
   }
+}
+
+TEST(InPlaceF32, a_fused_matrix_whose_parts_lie_apart_in_the_file_is_widened_and_gives_the_same_logits) {
+  // A copy of llama-tiny's F32 file with layer 0's v data moved before its q data: q|k|v
+  // can no longer be read as one matrix from the mapping.
+  test::TempDir dir;
+  std::filesystem::copy_file(fixture_dir("llama-tiny") + "/config.json", dir.file("config.json"));
+  auto source = SafetensorsFile::open(fixture_dir("llama-tiny") + "/model.safetensors");
+  SafetensorsHeader header = source->header();
+  header.raw.clear();
+  std::vector<TensorEntry*> order;
+  for (auto& t : header.tensors) order.push_back(&t);
+  std::sort(order.begin(), order.end(), [](const TensorEntry* a, const TensorEntry* b) { return a->begin < b->begin; });
+  auto q = std::find_if(order.begin(), order.end(), [](const TensorEntry* t) { return t->name == "model.layers.0.self_attn.q_proj.weight"; });
+  auto v = std::find_if(order.begin(), order.end(), [](const TensorEntry* t) { return t->name == "model.layers.0.self_attn.v_proj.weight"; });
+  ASSERT_TRUE(q != order.end() && v != order.end());
+  ASSERT_LT(q, v);
+  std::rotate(q, v, v + 1);  // v now comes first
+  uint64_t offset = 0;
+  std::map<std::string, std::pair<uint64_t, uint64_t>> original;
+  for (const auto& t : source->header().tensors) original[t.name] = {t.begin, t.end};
+  for (TensorEntry* t : order) {
+    uint64_t size = t->end - t->begin;
+    t->begin = offset;
+    t->end = offset += size;
+  }
+  write_safetensors(dir.file("model.safetensors"), header, [&](const TensorEntry& t) {
+    TensorEntry at = t;
+    std::tie(at.begin, at.end) = original.at(t.name);
+    return source->bytes(at);
+  });
+
+  CpuBackend backend(2);
+  Checkpoint moved = Checkpoint::open(dir.file(""));
+  Transformer in_place(moved, backend, WeightPlacement::in_place);
+  Checkpoint fixture = Checkpoint::open(fixture_dir("llama-tiny"));
+  Transformer widened(fixture, backend, WeightPlacement::widened);
+  const auto& entries = in_place.parameters().entries();
+  for (size_t i = 0; i < entries.size(); i++) {
+    bool apart = entries[i].role == "h.0.attn.q.weight" || entries[i].role == "h.0.attn.k.weight" ||
+                 entries[i].role == "h.0.attn.v.weight";
+    EXPECT_EQ(in_place.in_place(i), !apart) << entries[i].role;
+  }
+  std::vector<int32_t> ids = {3, 14, 15, 92, 65, 35, 89, 79};
+  size_t n = ids.size() * size_t(in_place.config().vocab_size);
+  auto expected = download(backend, widened.forward(ids, 1, int(ids.size()), 0), n);
+  auto actual = download(backend, in_place.forward(ids, 1, int(ids.size()), 0), n);
+  EXPECT_LT(relative_error(actual, expected), 1e-5);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, InPlaceFixture, ::testing::Values("gpt2-tiny", "llama-tiny"));
