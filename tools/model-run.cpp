@@ -217,6 +217,9 @@ int main(int argc, char** argv) {
   bench->add_option("-b,--batch", batch, "Sequences per forward")->check(CLI::Range(1, 1024));
   bench->add_option("--tokens", bench_tokens, "Positions per sequence")->check(CLI::Range(2, 1 << 16));
   bench->add_option("--seconds", bench_seconds, "Minimum time per measurement")->check(kFinite & CLI::Range(0.0, 600.0));
+  bool bench_inference_only = false;
+  bench->add_flag("--inference-only", bench_inference_only,
+                  "Scoring, generation, sgemm and memory reads only, with BF16/F16 weights read in place");
   bool skip_special_tokens = false;
   detokenize->add_flag("--skip-special-tokens", skip_special_tokens, "Leave special tokens out of the text");
 
@@ -278,6 +281,8 @@ int main(int argc, char** argv) {
       out.flush();
       return exit_code::ok;
     }
+    // Training writes every weight back from its F32 copy, and bench measures training.
+    if (*train || (*bench && !bench_inference_only)) engine_options.weights = WeightPlacement::widened;
     Engine engine(engine_options);
     if (*evaluate) return run_evaluate(engine, evaluate_command, out);
     if (*serve) return serve_model(engine, engine_options.model_dir, served_name, serve_options, billing_flags);
@@ -300,7 +305,7 @@ int main(int argc, char** argv) {
       }, out);
       if (progress) std::fprintf(stderr, "\n");
     } else if (*bench) {
-      run_bench(engine, batch, bench_tokens, bench_seconds, out);
+      run_bench(engine, batch, bench_tokens, bench_seconds, bench_inference_only, out);
     }
     out.flush();
     return exit_code::ok;

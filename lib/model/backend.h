@@ -12,15 +12,20 @@
 // the residual stream's gradient. A backend must give bit-identical results for identical
 // calls (fixed partitions, ordered reductions): training is deterministic.
 //
-// Shapes: B batch, T positions computed in this call, S positions held in the KV cache,
-// C channels, N = B*T rows, V vocabulary, H query heads, KVH key/value heads, hs head dim.
+// Weights: device F32, or, on a backend whose reads_mapped_weights() is true (the CPU
+// one), host memory where the checkpoint's memory map holds them: F32 pointers as they
+// are, and BF16/F16 matrices (Linear::blocks16) widened inside the kernel. The CUDA backend
+// widens every weight to an F32 device copy at load instead.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
 #include <utility>
+
+#include "model/dtype.h"
 
 namespace omlkit::model {
 
@@ -34,17 +39,41 @@ struct AdamWStep {
 // A linear layer y = x W^T + b. Hugging Face stores nn.Linear weights as (out, in) and
 // GPT-2's Conv1D as (in, out); both are used where they lie, without a transposed copy.
 struct Linear {
-  const float* weight = nullptr;
-  const float* bias = nullptr;  // may be null
+  const float* weight = nullptr;  // F32; null when the matrix is given in 16 bits below
+  const float* bias = nullptr;  // may be null, always F32
   int in = 0;
   int out = 0;
   bool weight_is_in_out = false;  // Conv1D layout
+
+  // With weight null: the matrix in dtype16 (BF16 or F16), host memory, as consecutive
+  // blocks of rows of the stored layout, e.g. Llama's q, k and v tensors, which lie apart
+  // in the file, read as the one (q+k+v, in) matrix. Unused blocks have rows = 0.
+  struct Block16 {
+    const uint16_t* data = nullptr;
+    int rows = 0;
+  };
+  static constexpr int kMaxBlocks = 3;
+  std::array<Block16, kMaxBlocks> blocks16{};
+  DType dtype16 = DType::BF16;
+
+  // Row r of the stored layout ((out,in) or, Conv1D, (in,out)) in 16 bits.
+  const uint16_t* row16(int r) const {
+    int row_length = weight_is_in_out ? out : in;
+    for (const Block16& b : blocks16) {
+      if (r < b.rows) return b.data + size_t(r) * size_t(row_length);
+      r -= b.rows;
+    }
+    return nullptr;
+  }
 };
 
 class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
+  // Whether weights may be host memory (a checkpoint's mapping), F32 or, for a Linear,
+  // 16 bits (Linear::blocks16).
+  virtual bool reads_mapped_weights() const { return false; }
 
   // Memory. allocate() returns zero-filled device memory for `count` floats.
   virtual float* allocate(size_t count) = 0;
@@ -53,7 +82,8 @@ class Backend {
   virtual void download(float* host_dst, const float* device_src, size_t count) = 0;
 
   // out (B,T,C) = wte[tokens] (+ wpe[pos0 + t] when wpe is not null); tokens (B,T) on host.
-  virtual void embedding_forward(float* out, std::span<const int32_t> tokens, const float* wte,
+  // wte is the (V,C) table as a Linear (in = C, out = V): with a tied head, the head itself.
+  virtual void embedding_forward(float* out, std::span<const int32_t> tokens, const Linear& wte,
                                  const float* wpe, int B, int T, int pos0, int C) = 0;
   // out (N,C) = LayerNorm(inp); mean, rstd (N) are kept for the backward pass.
   virtual void layernorm_forward(float* out, float* mean, float* rstd, const float* inp,

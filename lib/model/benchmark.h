@@ -1,6 +1,8 @@
-// Speed measurements of the engine on any backend, for `model-run bench` and
-// bench/engine.sh: forward and training throughput, token-by-token generation, and the
-// backend's own sgemm rate, which bounds both (their FLOPs are nearly all matmuls).
+// Speed measurements of the engine on any backend, for `model-run bench`, bench/engine.sh
+// and bench/engine-scale.sh: forward and training throughput, token-by-token generation,
+// the backend's own sgemm rate, which bounds the batched passes (their FLOPs are nearly
+// all matmuls), and the host's memory read rate, which bounds CPU generation (each token
+// reads every weight once).
 #pragma once
 
 #include "model/transformer.h"
@@ -28,9 +30,20 @@ struct BenchmarkResult {
   double sgemm_gflops = 0;           // square sgemm on the same backend and threads
   double limit_tokens_per_s = 0;     // sgemm rate / forward FLOPs per token
   double train_limit_tokens_per_s = 0;  // sgemm rate / (3 x forward FLOPs per token)
+  double read_gbps = 0;              // host memory read rate, `threads` threads, 1 GiB buffer
+  double weight_bytes_per_token = 0;  // weight bytes one generated token reads, as stored
+  double generate_limit_tokens_per_s = 0;  // read_gbps / weight_bytes_per_token
+  bool inference_only = false;       // then the training and all-logits rates were not measured
 };
 
-// Runs each measurement for at least min_seconds (after one warm-up call).
-BenchmarkResult run_benchmark(Transformer& model, int batch, int tokens, double min_seconds);
+// Runs each measurement for at least min_seconds (after one warm-up call). threads: the
+// backend's, for the memory read measurement. inference_only: scoring, generation, sgemm
+// and memory reads only (no training: a model that does not fit trained can be measured).
+BenchmarkResult run_benchmark(Transformer& model, int batch, int tokens, double min_seconds, int threads,
+                              bool inference_only = false);
+
+// GB/s of reading a 1 GiB buffer (written first, so its pages exist) with `threads`
+// threads, each summing its contiguous part, over at least min_seconds.
+double measure_read_gbps(int threads, double min_seconds);
 
 }  // namespace omlkit::model

@@ -118,10 +118,11 @@ void for_each_record(const RecordInputs& inputs, const std::function<void(const 
 }
 
 Engine::Engine(const EngineOptions& options)
-    : backend_(make_backend(options.device, options.threads)),
+    : threads_(options.threads),
+      backend_(make_backend(options.device, options.threads)),
       checkpoint_(Checkpoint::open(options.model_dir)),
       context_(TokenContext::for_model(options.model_dir, options.tokens)),
-      model_(checkpoint_, *backend_) {}
+      model_(checkpoint_, *backend_, options.weights) {}
 
 std::vector<int32_t> Engine::tokens_of(const json::Value& record, std::string_view text_key,
                                        bool add_generation_prompt, size_t max_new) const {
@@ -276,22 +277,36 @@ void run_train(Engine& engine, const TrainOptions& options,
   out.line(json::canonical(r));
 }
 
-void run_bench(Engine& engine, int batch, int tokens, double seconds, io::Output& out) {
-  auto b = run_benchmark(engine.model(), batch, tokens, seconds);
+void run_bench(Engine& engine, int batch, int tokens, double seconds, bool inference_only, io::Output& out) {
+  auto b = run_benchmark(engine.model(), batch, tokens, seconds, engine.threads(), inference_only);
   json::Value r = json::Value::object();
   r.set("model", json::Value::string(engine.checkpoint().dir()));
   r.set("backend", json::Value::string(engine.backend().name()));
   r.set("batch", integer(size_t(b.batch)));
   r.set("tokens", integer(size_t(b.tokens)));
-  const std::pair<const char*, double> rates[] = {
-      {"forward_tokens_per_s", b.forward_tokens_per_s},       {"generate_tokens_per_s", b.generate_tokens_per_s},
-      {"prefill_last_tokens_per_s", b.prefill_last_tokens_per_s}, {"score_tokens_per_s", b.score_tokens_per_s},
-      {"score_all_logits_tokens_per_s", b.score_all_logits_tokens_per_s},
-      {"train_tokens_per_s", b.train_tokens_per_s},           {"train_step_tokens_per_s", b.train_step_tokens_per_s},
-      {"train_masked_tokens_per_s", b.train_masked_tokens_per_s},
-      {"forward_flops_per_token", b.forward_flops_per_token}, {"sgemm_gflops", b.sgemm_gflops},
-      {"limit_tokens_per_s", b.limit_tokens_per_s},           {"train_limit_tokens_per_s", b.train_limit_tokens_per_s}};
-  for (const auto& [key, value] : rates) r.set(key, number(value, key));
+  struct Rate {
+    const char* key;
+    double value;
+    bool trains_or_all_logits;  // not measured with inference_only
+  };
+  const Rate rates[] = {
+      {"forward_tokens_per_s", b.forward_tokens_per_s, true},
+      {"generate_tokens_per_s", b.generate_tokens_per_s, false},
+      {"prefill_last_tokens_per_s", b.prefill_last_tokens_per_s, true},
+      {"score_tokens_per_s", b.score_tokens_per_s, false},
+      {"score_all_logits_tokens_per_s", b.score_all_logits_tokens_per_s, true},
+      {"train_tokens_per_s", b.train_tokens_per_s, true},
+      {"train_step_tokens_per_s", b.train_step_tokens_per_s, true},
+      {"train_masked_tokens_per_s", b.train_masked_tokens_per_s, true},
+      {"forward_flops_per_token", b.forward_flops_per_token, false},
+      {"sgemm_gflops", b.sgemm_gflops, false},
+      {"limit_tokens_per_s", b.limit_tokens_per_s, false},
+      {"train_limit_tokens_per_s", b.train_limit_tokens_per_s, true},
+      {"read_gbps", b.read_gbps, false},
+      {"weight_bytes_per_token", b.weight_bytes_per_token, false},
+      {"generate_limit_tokens_per_s", b.generate_limit_tokens_per_s, false}};
+  for (const auto& rate : rates)
+    if (!inference_only || !rate.trains_or_all_logits) r.set(rate.key, number(rate.value, rate.key));
   out.line(json::canonical(r));
 }
 

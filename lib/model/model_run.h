@@ -43,6 +43,9 @@ struct EngineOptions {
   std::string device = "auto";  // auto, cpu, cuda
   int threads = 2;
   TokenContextOptions tokens;
+  // in_place for inference: BF16/F16 weights are read where the file's mapping holds them
+  // (CPU); widened when the whole model trains or its F32 values are written back.
+  WeightPlacement weights = WeightPlacement::in_place;
 };
 
 class Engine {
@@ -54,6 +57,7 @@ class Engine {
   const Checkpoint& checkpoint() const { return checkpoint_; }
   const TokenContext& context() const { return context_; }
   Transformer& model() { return model_; }
+  int threads() const { return threads_; }
 
   // The ids a record stands for: "tokens" exactly as given; else "messages" through the
   // chat template (the generation prompt added when add_generation_prompt); else the
@@ -64,6 +68,7 @@ class Engine {
                                  size_t max_new = 0) const;
 
  private:
+  int threads_;
   std::unique_ptr<Backend> backend_;
   Checkpoint checkpoint_;
   TokenContext context_;
@@ -91,7 +96,9 @@ struct TrainOptions {
 // the gradients stop being finite.
 void run_train(Engine& engine, const TrainOptions& options,
                const std::function<void(const StepReport&, double tokens_per_s)>& progress, io::Output& out);
-void run_bench(Engine& engine, int batch, int tokens, double seconds, io::Output& out);
+// One record of run_benchmark's rates; with inference_only, those it did not measure are
+// left out.
+void run_bench(Engine& engine, int batch, int tokens, double seconds, bool inference_only, io::Output& out);
 
 // {"ids", "pieces", "offsets": [[begin, end] byte offsets into the text]} per record of
 // {"text"}: exactly the ids the engine feeds the model for that text (with --chat, the

@@ -1,6 +1,9 @@
 #include "model/parameters.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <span>
 #include <set>
 
 #include "io/error.h"
@@ -166,21 +169,50 @@ size_t ParameterTable::offset(const std::string& role) const {
   throw Error(exit_code::internal, "", "no parameter with role " + role);
 }
 
-void ParameterTable::load_f32(const Checkpoint& checkpoint, float* dst) const {
-  for (const auto& e : entries_) {
-    const TensorLocation* location = checkpoint.find(e.name);
-    location->file->read_f32(*location->entry, dst + e.offset);
-  }
-  check_finite(checkpoint, dst);
+void ParameterTable::load_f32(const Checkpoint& checkpoint, size_t i, float* dst) const {
+  const TensorLocation* location = checkpoint.find(entries_[i].name);
+  location->file->read_f32(*location->entry, dst);
+  check_finite(checkpoint, i, dst);
 }
 
-void ParameterTable::check_finite(const Checkpoint& checkpoint, const float* data) const {
-  for (const auto& e : entries_)
-    for (size_t i = 0; i < e.count; i++)
-      if (!std::isfinite(data[e.offset + i]))
-        throw data_error(checkpoint.find(e.name)->file->path(),
-                         "tensor \"" + e.name + "\": element " + std::to_string(i) + " is " +
-                             (std::isnan(data[e.offset + i]) ? "NaN" : "infinite") + "; the weights are unusable");
+namespace {
+
+Error non_finite(const Checkpoint& checkpoint, const ParameterInfo& e, size_t element, bool nan) {
+  return data_error(checkpoint.find(e.name)->file->path(),
+                    "tensor \"" + e.name + "\": element " + std::to_string(element) + " is " +
+                        (nan ? "NaN" : "infinite") + "; the weights are unusable");
+}
+
+}  // namespace
+
+void ParameterTable::check_finite(const Checkpoint& checkpoint, size_t i, const float* values) const {
+  const ParameterInfo& e = entries_[i];
+  for (size_t k = 0; k < e.count; k++)
+    if (!std::isfinite(values[k])) throw non_finite(checkpoint, e, k, std::isnan(values[k]));
+}
+
+void ParameterTable::check_finite_16bit(const Checkpoint& checkpoint, size_t i) const {
+  const ParameterInfo& e = entries_[i];
+  const TensorLocation* location = checkpoint.find(e.name);
+  std::span<const unsigned char> bytes = location->file->bytes(*location->entry);
+  // All exponent bits set: an infinity (mantissa 0) or a NaN.
+  const uint16_t exponent = e.storage_dtype == DType::BF16 ? 0x7f80 : 0x7c00;
+  auto element = [&](size_t k) { return uint16_t(bytes[2 * k] | (bytes[2 * k + 1] << 8)); };
+  // Blocks of a fixed length, copied out (the mapping may be unaligned) and counted without
+  // an early exit, so the compiler vectorises the scan: it reads the whole model at load.
+  // The element is looked for only on a hit.
+  constexpr size_t kBlock = 4096;
+  uint16_t block[kBlock];
+  for (size_t k0 = 0; k0 < e.count; k0 += kBlock) {
+    if (k0 + kBlock <= e.count) {
+      std::memcpy(block, bytes.data() + 2 * k0, sizeof block);
+      unsigned hits = 0;
+      for (size_t k = 0; k < kBlock; k++) hits += (block[k] & exponent) == exponent;
+      if (hits == 0) continue;
+    }
+    for (size_t k = k0; k < std::min(e.count, k0 + kBlock); k++)
+      if ((element(k) & exponent) == exponent) throw non_finite(checkpoint, e, k, (element(k) & ~exponent & 0x7fff) != 0);
+  }
 }
 
 }  // namespace omlkit::model

@@ -48,12 +48,14 @@ class ParameterTable {
   // Offset of a role; throws 70 when the role does not exist (a bug, not bad input).
   size_t offset(const std::string& role) const;
   bool has(const std::string& role) const;
-  // Converts every parameter to F32 into dst (total_floats() floats, host memory), then
+  // Converts entry i to F32 into dst (entries()[i].count floats, host memory), then
   // check_finite.
-  void load_f32(const Checkpoint& checkpoint, float* dst) const;
-  // Throws 65 naming the tensor and element when data (laid out as the table) holds a NaN
-  // or an infinity: such weights only ever produce NaN logits.
-  void check_finite(const Checkpoint& checkpoint, const float* data) const;
+  void load_f32(const Checkpoint& checkpoint, size_t i, float* dst) const;
+  // Throws 65 naming the tensor and element when entry i's values (F32) hold a NaN or an
+  // infinity: such weights only ever produce NaN logits.
+  void check_finite(const Checkpoint& checkpoint, size_t i, const float* values) const;
+  // The same check on entry i where it lies in the checkpoint, in its BF16/F16 dtype.
+  void check_finite_16bit(const Checkpoint& checkpoint, size_t i) const;
 
  private:
   std::vector<ParameterInfo> entries_;

@@ -1,10 +1,13 @@
 // A decoder-only transformer (GPT-2 or Llama family) on a Backend: parameters, KV cache,
 // activations, the forward pass, and (transformer_backward.cpp) the backward pass.
 //
-// Every activation of every layer is kept (allocated once by reserve(), reused by each
-// call) because the backward pass needs them; the KV cache doubles as the saved keys and
-// values. Gradients live in one flat buffer parallel to the parameters (llm.c style).
-// Not thread-safe: one pass at a time per Transformer.
+// Buffers are sized by the input at hand, not by the largest the model allows: the KV
+// cache by reserve(B, S); activations by each call's B*T rows (attention probabilities
+// (B,H,T,S)), grown when a call needs more and then reused. A pass that the backward pass
+// will follow keeps every layer's activations; an inference pass reuses one layer's set
+// for all layers, as nothing reads them afterwards. The KV cache doubles as the saved
+// keys and values. Gradients live in one flat buffer parallel to the parameters (llm.c
+// style). Not thread-safe: one pass at a time per Transformer.
 #pragma once
 
 #include <cstdint>
@@ -42,7 +45,7 @@ struct LayerGradients {
   float *mlp_out_weight = nullptr, *mlp_out_bias = nullptr;
 };
 
-// One block's saved activations, N = B*T rows.
+// One block's activations, N = B*T rows of the call (capacity may be larger).
 struct LayerActivations {
   DeviceBuffer norm1, norm1_mean, norm1_rstd;  // (N,C), (N), (N)
   DeviceBuffer qkv;                            // (N, H*hs + 2*KVH*hs), after rotary
@@ -55,22 +58,48 @@ struct LayerActivations {
   DeviceBuffer mlp_act;                        // (N,F)
   DeviceBuffer mlp_out;                        // (N,C)
   DeviceBuffer residual3;                      // (N,C) block output
-  DeviceBuffer k_cache, v_cache;               // (B,S,KVH*hs)
+};
+
+// One block's keys and values for positions [0, S) of B sequences.
+struct KvCache {
+  DeviceBuffer k, v;  // (B,S,KVH*hs)
+};
+
+// Where a Transformer keeps its weights.
+enum class WeightPlacement {
+  // Every tensor converted to F32 in parameter_data(): what training the whole model,
+  // fingerprinting (which reads and writes parameter_data() whole) and the CUDA backend use.
+  widened,
+  // On a backend that reads_mapped_weights() (the CPU one), tensors are used where the
+  // checkpoint's memory map holds them: no copy, no load-time conversion. F32 tensors as
+  // they are (a fused matrix, Llama's q|k|v or gate|up, only when its parts lie one after
+  // another in the file); BF16/F16 matrices (embedding, head, projections) widened inside
+  // the matmul. 16-bit norms and biases, and everything on other backends, are widened.
+  // set_trainable() widens what the backward pass will read. The Checkpoint must outlive
+  // the Transformer.
+  in_place,
 };
 
 class Transformer {
  public:
-  // Converts the checkpoint's weights to F32 on the backend. Throws omlkit::Error 65 when
-  // the checkpoint does not fit the architecture.
-  Transformer(const Checkpoint& checkpoint, Backend& backend);
+  // Places the checkpoint's weights on the backend (see WeightPlacement), converting to F32
+  // one tensor at a time. Throws omlkit::Error 65 when the checkpoint does not fit the
+  // architecture or holds a NaN or infinite weight.
+  Transformer(const Checkpoint& checkpoint, Backend& backend,
+              WeightPlacement placement = WeightPlacement::widened);
 
   const ModelConfig& config() const { return config_; }
   Backend& backend() { return backend_; }
   const ParameterTable& parameters() const { return table_; }
-  float* parameter_data() { return params_.data(); }  // device, table_.total_floats()
+  // Device F32 values laid out by parameters(), table_.total_floats() floats. A tensor
+  // computed in place (in_place(i)) has no F32 values: its slot reads 0.
+  float* parameter_data() { return params_.data(); }
+  // Whether parameters().entries()[i] is read from the checkpoint's mapping.
+  bool in_place(size_t i) const { return in_place_[i]; }
 
-  // Makes room for B sequences of S positions. Reallocates only when the shape changes;
-  // the KV cache's contents are lost when it does.
+  // Makes a KV cache for B sequences of S positions. Reallocates only when the shape
+  // changes; the cache's contents are lost when it does. Activations are not sized here
+  // but by each pass (see the top of this file).
   void reserve(int B, int S);
   int reserved_batch() const { return B_; }
   int reserved_positions() const { return S_; }
@@ -96,7 +125,10 @@ class Transformer {
   static constexpr int kHeadChunkRows = 64;
 
   // ---- Training (transformer_backward.cpp) ----
-  // One flag per parameters() entry: which tensors get gradients (all by default).
+  // One flag per parameters() entry: which tensors get gradients (all by default; none
+  // while weights are in place and set_trainable has not been called). With
+  // WeightPlacement::in_place, the matrices the backward pass reads (those of every layer
+  // from the lowest trained one up, and the head) are widened to F32 first; they stay so.
   void set_trainable(const std::vector<bool>& trainable);
   const std::vector<bool>& trainable() const { return trainable_; }
   // Device gradients, parallel to parameter_data(); allocated on first use.
@@ -116,8 +148,16 @@ class Transformer {
  private:
   void bind_weights();
   void bind_gradients();
-  // forward() up to the final norm's output normf_ (B*T,C).
-  void forward_trunk(std::span<const int32_t> tokens, int B, int T, int pos0);
+  // Converts entry i to F32 into its slot of params_ and marks it not in place.
+  void widen(const Checkpoint& checkpoint, size_t i);
+  // With in-place weights: widens those the backward pass for trainable_ reads.
+  void widen_for_backward();
+  // forward() up to the final norm's output normf_ (B*T,C). keep_all_layers: every
+  // layer's activations stay for block_backward; else all layers share acts_[0].
+  void forward_trunk(std::span<const int32_t> tokens, int B, int T, int pos0, bool keep_all_layers = false);
+  // Grows the first `layers` entries of acts_ (and encoded_, normf_) to hold `rows` rows
+  // and `att` attention probabilities; never shrinks.
+  void ensure_activations(size_t layers, size_t rows, size_t att);
   void ensure_logits(size_t rows);
   // normf_ rows `rows` (C floats each, one after another): a view of normf_ when they are
   // consecutive, else gathered into head_input_.
@@ -132,7 +172,9 @@ class Transformer {
   Backend& backend_;
   ParameterTable table_;
   DeviceBuffer params_;
-  const float* wte_ = nullptr;
+  std::vector<bool> in_place_;              // per table entry
+  const Checkpoint* checkpoint_ = nullptr;  // the mapping in-place weights are read from
+  Linear wte_;                              // (V,C): in = C, out = V
   const float* wpe_ = nullptr;
   const float* normf_weight_ = nullptr;
   const float* normf_bias_ = nullptr;
@@ -141,7 +183,8 @@ class Transformer {
 
   int B_ = 0, S_ = 0;
   DeviceBuffer encoded_;                        // (N,C)
-  std::vector<LayerActivations> acts_;
+  std::vector<KvCache> kv_;                     // one per layer
+  std::vector<LayerActivations> acts_;          // n_layer after a training pass, else 1
   DeviceBuffer normf_, normf_mean_, normf_rstd_;  // (N,C), (N), (N)
   DeviceBuffer logits_;                         // (rows,V), grown on demand
   DeviceBuffer teacher_;                        // forward_backward's teacher logits, likewise

@@ -11,6 +11,7 @@ void Transformer::set_trainable(const std::vector<bool>& trainable) {
   if (trainable.size() != table_.entries().size())
     throw Error(exit_code::internal, "", "set_trainable: one flag per parameter expected");
   trainable_ = trainable;
+  if (checkpoint_) widen_for_backward();
   if (grads_.data()) bind_gradients();
 }
 
@@ -104,7 +105,7 @@ double Transformer::forward_backward(std::span<const int32_t> tokens, std::span<
   if (!teacher.empty() && teacher.size() != rows.size() * V)
     throw Error(exit_code::internal, "", "forward_backward: teacher logits do not have shape (R,V)");
   gradient_data();
-  forward_trunk(tokens, B, T, 0);
+  forward_trunk(tokens, B, T, 0, true);
   Backend& be = backend_;
   const int N = B * T, C = c.dim, R = int(rows.size());
   ensure_training_buffers(size_t(N));

@@ -317,6 +317,28 @@ PY
   assert_success
 }
 
+@test "bench --inference-only measures scoring, generation and memory reads, and nothing it skipped" {
+  run model-run bench -m "$FIXTURES/llama-tiny" --inference-only --batch 2 --tokens 8 --seconds 0
+  assert_success
+  echo "$output" > bench.json
+  for key in score_tokens_per_s generate_tokens_per_s sgemm_gflops limit_tokens_per_s read_gbps \
+             weight_bytes_per_token generate_limit_tokens_per_s; do
+    [ "$(json_get bench.json "['$key'] > 0")" = true ] || { echo "missing or not positive: $key"; false; }
+  done
+  for key in forward_tokens_per_s train_tokens_per_s score_all_logits_tokens_per_s; do
+    python3 -c "import json,sys; sys.exit('$key' in json.load(open('bench.json')))" || { echo "present: $key"; false; }
+  done
+  # The F32 fixture's weights, read in place: 4 bytes for each weight the head and layers read.
+  python3 -c "
+import json; r = json.load(open('bench.json'))
+c = json.load(open('$FIXTURES/llama-tiny/config.json'))
+C, F, V, L = c['hidden_size'], c['intermediate_size'], c['vocab_size'], c['num_hidden_layers']
+kv = C // c['num_attention_heads'] * c['num_key_value_heads']
+per_layer = C * (C + 2 * kv) + C * C + 3 * C * F + 2 * C
+expected = 4 * (L * per_layer + C + V * C)  # untied: the head, not the embedding table
+assert r['weight_bytes_per_token'] == expected, (r['weight_bytes_per_token'], expected)"
+}
+
 # ---- the token context ----
 
 # A folder with only a tokenizer.json (tokenize and detokenize need no weights).

@@ -1,6 +1,7 @@
 #include "model/cpu/cpu_backend.h"
 
 #include <cblas.h>
+#include <sys/mman.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -10,6 +11,7 @@
 
 #include "io/error.h"
 #include "model/cpu/fast_exp.h"
+#include "model/cpu/matmul_16bit.h"
 
 namespace omlkit::model {
 namespace {
@@ -17,6 +19,9 @@ namespace {
 // Below this many floats of work a loop runs on the calling thread: waking the pool costs
 // more (token-by-token generation lives here).
 constexpr size_t kMinParallelFloats = 1 << 14;
+
+// From this size up allocate() maps fresh zero pages instead of clearing heap memory.
+constexpr size_t kMappedAllocationBytes = size_t(1) << 20;
 
 float gelu_tanh(float x) {
   const float sqrt_2_over_pi = 0.7978845608028654f;
@@ -42,16 +47,36 @@ std::string CpuBackend::name() const {
 }
 
 float* CpuBackend::allocate(size_t count) {
-  // 64-byte aligned for sgemm; calloc'd pages are touched lazily, which is why the model
-  // allocates its buffers once and reuses them.
+  // 64-byte aligned for sgemm. A large buffer is a fresh anonymous mapping: already zero,
+  // and untouched pages cost nothing (a flat parameter buffer of which only trained
+  // tensors are ever written stays that small); a small one is cleared heap memory.
   size_t bytes = ((count * sizeof(float) + 63) / 64) * 64;
+  if (bytes >= kMappedAllocationBytes) {
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+      throw Error(exit_code::internal, "", "out of memory mapping " + std::to_string(bytes) + " bytes");
+    std::lock_guard<std::mutex> lock(mapped_mutex_);
+    mapped_[p] = bytes;
+    return static_cast<float*>(p);
+  }
   void* p = std::aligned_alloc(64, bytes == 0 ? 64 : bytes);
   if (!p) throw Error(exit_code::internal, "", "out of memory allocating " + std::to_string(bytes) + " bytes");
   std::memset(p, 0, bytes);
   return static_cast<float*>(p);
 }
 
-void CpuBackend::release(float* buffer) { std::free(buffer); }
+void CpuBackend::release(float* buffer) {
+  {
+    std::lock_guard<std::mutex> lock(mapped_mutex_);
+    auto it = mapped_.find(buffer);
+    if (it != mapped_.end()) {
+      munmap(it->first, it->second);
+      mapped_.erase(it);
+      return;
+    }
+  }
+  std::free(buffer);
+}
 
 void CpuBackend::upload(float* device_dst, const float* host_src, size_t count) {
   std::memcpy(device_dst, host_src, count * sizeof(float));
@@ -61,17 +86,19 @@ void CpuBackend::download(float* host_dst, const float* device_src, size_t count
   std::memcpy(host_dst, device_src, count * sizeof(float));
 }
 
-void CpuBackend::embedding_forward(float* out, std::span<const int32_t> tokens, const float* wte,
+void CpuBackend::embedding_forward(float* out, std::span<const int32_t> tokens, const Linear& wte,
                                    const float* wpe, int B, int T, int pos0, int C) {
   for (int b = 0; b < B; b++)
     for (int t = 0; t < T; t++) {
       float* row = out + (size_t(b) * T + t) * C;
-      const float* token_row = wte + size_t(tokens[size_t(b) * T + t]) * C;
+      int32_t token = tokens[size_t(b) * T + t];
+      if (wte.weight)
+        std::memcpy(row, wte.weight + size_t(token) * C, size_t(C) * sizeof(float));
+      else
+        widen_16bit(wte.dtype16, wte.row16(token), row, size_t(C));
       if (wpe) {
         const float* pos_row = wpe + size_t(pos0 + t) * C;
-        for (int c = 0; c < C; c++) row[c] = token_row[c] + pos_row[c];
-      } else {
-        std::memcpy(row, token_row, size_t(C) * sizeof(float));
+        for (int c = 0; c < C; c++) row[c] += pos_row[c];
       }
     }
 }
@@ -117,6 +144,19 @@ void CpuBackend::matmul_forward(float* out, const float* inp, int inp_stride, co
     for (int r = 0; r < N; r++)
       std::memcpy(out + size_t(r) * layer.out, layer.bias, size_t(layer.out) * sizeof(float));
     beta = 1.0f;
+  }
+  if (!layer.weight) {
+    matmul_forward_16bit(pool_, widen_tile_, out, inp, inp_stride, layer, N);
+    return;
+  }
+  if (N == 1) {  // one row (generation): OpenBLAS 0.3.21's sgemm does not hand M = 1 to sgemv
+    if (layer.weight_is_in_out)
+      cblas_sgemv(CblasRowMajor, CblasTrans, layer.in, layer.out, 1.0f, layer.weight, layer.out, inp, 1, beta,
+                  out, 1);
+    else
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, layer.out, layer.in, 1.0f, layer.weight, layer.in, inp, 1, beta,
+                  out, 1);
+    return;
   }
   if (layer.weight_is_in_out)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, layer.out, layer.in, 1.0f, inp,

@@ -1,9 +1,13 @@
-// The CPU reference backend: F32 everywhere, OpenBLAS sgemm for every linear layer, and a
-// fixed thread pool for the rest. Thread count is set once, here, for both OpenBLAS and
+// The CPU reference backend: F32 activations, OpenBLAS sgemm for every linear layer with
+// F32 weights, weights kept in BF16/F16 multiplied by cpu/matmul_16bit.h, and a fixed
+// thread pool for the rest. Thread count is set once, here, for both OpenBLAS and
 // the pool (openblas_set_num_threads is process-wide: one CPU backend per process).
 #pragma once
 
 #include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
 
 #include "model/backend.h"
 #include "model/cpu/thread_pool.h"
@@ -14,13 +18,14 @@ class CpuBackend final : public Backend {
  public:
   explicit CpuBackend(int threads);
   std::string name() const override;
+  bool reads_mapped_weights() const override { return true; }
 
   float* allocate(size_t count) override;
   void release(float* buffer) override;
   void upload(float* device_dst, const float* host_src, size_t count) override;
   void download(float* host_dst, const float* device_src, size_t count) override;
 
-  void embedding_forward(float* out, std::span<const int32_t> tokens, const float* wte,
+  void embedding_forward(float* out, std::span<const int32_t> tokens, const Linear& wte,
                          const float* wpe, int B, int T, int pos0, int C) override;
   void layernorm_forward(float* out, float* mean, float* rstd, const float* inp,
                          const float* weight, const float* bias, int N, int C,
@@ -77,6 +82,12 @@ class CpuBackend final : public Backend {
 
   int threads_;
   ThreadPool pool_;
+  std::vector<float> widen_tile_;  // matmul_forward_16bit's reusable F32 tile
+  // Large allocations are anonymous mappings (zero pages, faulted in on first write, so
+  // a buffer costs memory and time only where it is used), remembered here with their
+  // sizes for munmap. Guarded: DeviceBuffers may be released from any thread.
+  std::mutex mapped_mutex_;
+  std::unordered_map<void*, size_t> mapped_;
 };
 
 }  // namespace omlkit::model

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "io/error.h"
 #include "model/cpu/cpu_backend.h"
 #include "model/cpu/fast_exp.h"
 
@@ -114,6 +115,9 @@ void CpuBackend::rmsnorm_backward(float* d_inp, float* d_weight, const float* d_
 void CpuBackend::matmul_backward(float* d_inp, float* d_weight, float* d_bias, const float* d_out,
                                  const float* inp, int inp_stride, const Linear& layer, int N) {
   const int in = layer.in, out = layer.out;
+  // The Transformer widens every matrix the backward pass reads (set_trainable).
+  if ((d_inp || d_weight) && !layer.weight)
+    throw Error(exit_code::internal, "", "matmul_backward: a 16-bit weight has no F32 copy to train");
   if (layer.weight_is_in_out) {  // y = x W, W (in,out): dx = dy Wᵀ, dW += xᵀ dy
     if (d_inp)
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, in, out, 1.0f, d_out, out, layer.weight, out,

@@ -16,6 +16,12 @@ void cublas_check(cublasStatus_t status, const char* what) {
     throw Error(exit_code::internal, "", std::string("cuBLAS ") + what + ": status " + std::to_string(int(status)));
 }
 
+// This backend computes from F32 device copies only (reads_mapped_weights() is false, so
+// the Transformer widens every weight at load); a 16-bit Linear here is a bug.
+void require_f32(const Linear& layer) {
+  if (!layer.weight) throw Error(exit_code::internal, "", "the CUDA backend was given a 16-bit weight");
+}
+
 std::unique_ptr<Backend> make_cuda_backend(int device, std::string* why) {
   int count = 0;
   cudaError_t status = cudaGetDeviceCount(&count);
@@ -258,10 +264,11 @@ void CudaBackend::gather_rows(float* out, const float* inp, std::span<const int3
   copy_rows_launch(out, nullptr, inp, upload_ids(rows), rows.size(), C);
 }
 
-void CudaBackend::embedding_forward(float* out, std::span<const int32_t> tokens, const float* wte, const float* wpe,
+void CudaBackend::embedding_forward(float* out, std::span<const int32_t> tokens, const Linear& wte, const float* wpe,
                                     int B, int T, int pos0, int C) {
+  require_f32(wte);
   size_t n = size_t(B) * T * C;
-  embedding_kernel<<<blocks_for(n), kThreads>>>(out, upload_ids(tokens), wte, wpe, T, pos0, C, n);
+  embedding_kernel<<<blocks_for(n), kThreads>>>(out, upload_ids(tokens), wte.weight, wpe, T, pos0, C, n);
 }
 
 void CudaBackend::layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
@@ -275,6 +282,7 @@ void CudaBackend::rmsnorm_forward(float* out, float* rstd, const float* inp, con
 }
 
 void CudaBackend::matmul_forward(float* out, const float* inp, int inp_stride, const Linear& layer, int N) {
+  require_f32(layer);
   float alpha = 1.0f, beta = 0.0f;
   if (layer.bias) {
     size_t n = size_t(N) * layer.out;

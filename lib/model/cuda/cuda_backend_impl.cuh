@@ -53,7 +53,7 @@ class CudaBackend final : public Backend {
   void upload(float* device_dst, const float* host_src, size_t count) override;
   void download(float* host_dst, const float* device_src, size_t count) override;
 
-  void embedding_forward(float* out, std::span<const int32_t> tokens, const float* wte, const float* wpe, int B,
+  void embedding_forward(float* out, std::span<const int32_t> tokens, const Linear& wte, const float* wpe, int B,
                          int T, int pos0, int C) override;
   void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
                          const float* bias, int N, int C, float eps) override;
