@@ -48,7 +48,7 @@ fi
 verdicts() {  # NAME MODEL [options]: one line with each licensee's matched/tested and p-value
   local name=$1 model=$2; shift 2
   fingerprint-check --model "$model" -f "$work/a.fp" "$work/b.fp" --base "$base" "$@" |
-    python3 -c "import json,sys; v=[json.loads(l) for l in sys.stdin]; print('$name:', '; '.join('%s %d/%d p=%s' % (x['licensee'], x['matched'], x['tested'], x['p_value']) for x in v))"
+    python3 -c "import json,sys; v=[json.loads(l) for l in sys.stdin]; print(sys.argv[1] + ':', '; '.join('%s %d/%d p=%s' % (x['licensee'], x['matched'], x['tested'], x['p_value']) for x in v))" "$name"
 }
 verdicts "copy a" "$work/copy-a"
 verdicts "base model" "$base"

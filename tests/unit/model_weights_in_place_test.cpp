@@ -1,7 +1,8 @@
 // Weights used where the checkpoint's mapping holds them (WeightPlacement::in_place: F32
 // as it lies, BF16/F16 widened inside the matmul) against the same weights widened to an
-// F32 copy: widening is exact, so the two may differ only by the order of the additions. The expectation is always the widened F32 path (OpenBLAS
-// sgemm on the exactly converted values), never the in-place path's own output.
+// F32 copy: widening is exact, so the two may differ only by the order of the additions.
+// The expectation is always the widened F32 path (OpenBLAS sgemm on the exactly converted
+// values), never the in-place path's own output.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -132,47 +133,49 @@ TEST_P(InPlaceFixture, in_place_gives_the_widened_logits_within_1e5_relative_in_
 TEST_P(InPlaceFixture, training_the_last_layer_widens_what_backward_reads_and_matches_widened) {
   CpuBackend backend(2);
   for (const char* file : {"model-bf16.safetensors", "model.safetensors"}) {
-  SCOPED_TRACE(file);
-  Checkpoint checkpoint = Checkpoint::open(dir(), file);
-  Transformer widened(checkpoint, backend, WeightPlacement::widened);
-  Transformer in_place(checkpoint, backend, WeightPlacement::in_place);
-  const auto& entries = widened.parameters().entries();
-  const std::string last = "h." + std::to_string(widened.config().n_layer - 1) + ".";
-  std::vector<bool> trainable(entries.size());
-  for (size_t i = 0; i < entries.size(); i++) trainable[i] = entries[i].role.rfind(last, 0) == 0;
-  widened.set_trainable(trainable);
-  in_place.set_trainable(trainable);
-  // The last layer and the head are widened; the layers below stay in place.
-  for (size_t i = 0; i < entries.size(); i++) {
-    bool head = entries[i].role == "lm_head" || (widened.config().tied_head && entries[i].role == "wte");
-    if (trainable[i] || head) {
-      EXPECT_FALSE(in_place.in_place(i)) << entries[i].role;
+    SCOPED_TRACE(file);
+    Checkpoint checkpoint = Checkpoint::open(dir(), file);
+    Transformer widened(checkpoint, backend, WeightPlacement::widened);
+    Transformer in_place(checkpoint, backend, WeightPlacement::in_place);
+    const auto& entries = widened.parameters().entries();
+    const std::string last = "h." + std::to_string(widened.config().n_layer - 1) + ".";
+    std::vector<bool> trainable(entries.size());
+    for (size_t i = 0; i < entries.size(); i++) trainable[i] = entries[i].role.rfind(last, 0) == 0;
+    widened.set_trainable(trainable);
+    in_place.set_trainable(trainable);
+    // The last layer and the head are widened; the layers below stay in place.
+    for (size_t i = 0; i < entries.size(); i++) {
+      bool head = entries[i].role == "lm_head" || (widened.config().tied_head && entries[i].role == "wte");
+      if (trainable[i] || head) {
+        EXPECT_FALSE(in_place.in_place(i)) << entries[i].role;
+      }
+      if (std::string(file) == "model-bf16.safetensors" && entries[i].role.rfind("h.0.", 0) == 0 &&
+          entries[i].shape.size() == 2) {
+        EXPECT_TRUE(in_place.in_place(i)) << entries[i].role;
+      }
     }
-    if (std::string(file) == "model-bf16.safetensors" && entries[i].role.rfind("h.0.", 0) == 0 &&
-        entries[i].shape.size() == 2) {
-      EXPECT_TRUE(in_place.in_place(i)) << entries[i].role;
-    }
-  }
 
-  std::vector<int32_t> ids = tokens();
-  const int B = 2, T = int(ids.size()) / B;
-  std::vector<int32_t> targets(ids.size(), -1);
-  for (size_t i = 0; i + 1 < ids.size(); i++)
-    if ((i + 1) % size_t(T) != 0) targets[i] = ids[i + 1];
-  widened.zero_gradients();
-  in_place.zero_gradients();
-  double expected_loss = widened.forward_backward(ids, targets, B, T, 1.0f);
-  double loss = in_place.forward_backward(ids, targets, B, T, 1.0f);
-  EXPECT_LT(std::fabs(loss - expected_loss) / expected_loss, 1e-5);
-  const size_t n = widened.parameters().total_floats();
-  auto expected = download(backend, widened.gradient_data(), n);
-  auto actual = download(backend, in_place.gradient_data(), n);
-  for (size_t i = 0; i < entries.size(); i++) {
-    if (!trainable[i]) continue;
-    std::vector<float> e(expected.begin() + long(entries[i].offset), expected.begin() + long(entries[i].offset + entries[i].count));
-    std::vector<float> a(actual.begin() + long(entries[i].offset), actual.begin() + long(entries[i].offset + entries[i].count));
-    EXPECT_LT(relative_error(a, e), 1e-5) << entries[i].role;
-  }
+    std::vector<int32_t> ids = tokens();
+    const int B = 2, T = int(ids.size()) / B;
+    std::vector<int32_t> targets(ids.size(), -1);
+    for (size_t i = 0; i + 1 < ids.size(); i++)
+      if ((i + 1) % size_t(T) != 0) targets[i] = ids[i + 1];
+    widened.zero_gradients();
+    in_place.zero_gradients();
+    double expected_loss = widened.forward_backward(ids, targets, B, T, 1.0f);
+    double loss = in_place.forward_backward(ids, targets, B, T, 1.0f);
+    EXPECT_LT(std::fabs(loss - expected_loss) / expected_loss, 1e-5);
+    const size_t n = widened.parameters().total_floats();
+    auto expected = download(backend, widened.gradient_data(), n);
+    auto actual = download(backend, in_place.gradient_data(), n);
+    for (size_t i = 0; i < entries.size(); i++) {
+      if (!trainable[i]) continue;
+      auto slice = [&](const std::vector<float>& all) {
+        auto from = all.begin() + long(entries[i].offset);
+        return std::vector<float>(from, from + long(entries[i].count));
+      };
+      EXPECT_LT(relative_error(slice(actual), slice(expected)), 1e-5) << entries[i].role;
+    }
   }
 }
 
