@@ -78,6 +78,19 @@ class InPlaceFixture : public ::testing::TestWithParam<std::string> {
       for (int id : row) out.push_back(id);
     return out;
   }
+  // check(file, backend, widened, in_place) for the fixture's BF16 file and its F32 file,
+  // each loaded both ways.
+  template <typename Check>
+  void for_each_file(Check check) {
+    CpuBackend backend(2);
+    for (const char* file : {"model-bf16.safetensors", "model.safetensors"}) {
+      SCOPED_TRACE(file);
+      Checkpoint checkpoint = Checkpoint::open(dir(), file);
+      Transformer widened(checkpoint, backend, WeightPlacement::widened);
+      Transformer in_place(checkpoint, backend, WeightPlacement::in_place);
+      check(std::string(file), backend, widened, in_place);
+    }
+  }
   static size_t count_in_place(const Transformer& model) {
     size_t n = 0;
     for (size_t i = 0; i < model.parameters().entries().size(); i++) n += model.in_place(i);
@@ -86,14 +99,9 @@ class InPlaceFixture : public ::testing::TestWithParam<std::string> {
 };
 
 TEST_P(InPlaceFixture, in_place_gives_the_widened_logits_within_1e5_relative_in_bf16_and_f32) {
-  CpuBackend backend(2);
-  for (const char* file : {"model-bf16.safetensors", "model.safetensors"}) {
-    SCOPED_TRACE(file);
-    Checkpoint checkpoint = Checkpoint::open(dir(), file);
-    Transformer widened(checkpoint, backend, WeightPlacement::widened);
-    Transformer in_place(checkpoint, backend, WeightPlacement::in_place);
+  for_each_file([&](const std::string& file, CpuBackend& backend, Transformer& widened, Transformer& in_place) {
     ASSERT_EQ(count_in_place(widened), 0u);
-    if (std::string(file) == "model-bf16.safetensors") {
+    if (file == "model-bf16.safetensors") {
       // Every matrix (embedding, head, projections) stays in BF16; norms and biases do not.
       size_t matrices = 0;
       for (const auto& e : in_place.parameters().entries()) matrices += e.shape.size() == 2 && e.role != "wpe";
@@ -127,16 +135,11 @@ TEST_P(InPlaceFixture, in_place_gives_the_widened_logits_within_1e5_relative_in_
       auto actual = download(backend, in_place.forward(step, 1, 1, t, true), size_t(V));
       EXPECT_LT(relative_error(actual, expected), 1e-5) << "position " << t;
     }
-  }
+  });
 }
 
 TEST_P(InPlaceFixture, training_the_last_layer_widens_what_backward_reads_and_matches_widened) {
-  CpuBackend backend(2);
-  for (const char* file : {"model-bf16.safetensors", "model.safetensors"}) {
-    SCOPED_TRACE(file);
-    Checkpoint checkpoint = Checkpoint::open(dir(), file);
-    Transformer widened(checkpoint, backend, WeightPlacement::widened);
-    Transformer in_place(checkpoint, backend, WeightPlacement::in_place);
+  for_each_file([&](const std::string& file, CpuBackend& backend, Transformer& widened, Transformer& in_place) {
     const auto& entries = widened.parameters().entries();
     const std::string last = "h." + std::to_string(widened.config().n_layer - 1) + ".";
     std::vector<bool> trainable(entries.size());
@@ -176,7 +179,7 @@ TEST_P(InPlaceFixture, training_the_last_layer_widens_what_backward_reads_and_ma
       };
       EXPECT_LT(relative_error(slice(actual), slice(expected)), 1e-5) << entries[i].role;
     }
-  }
+  });
 }
 
 TEST(InPlaceF32, a_fused_matrix_whose_parts_lie_apart_in_the_file_is_widened_and_gives_the_same_logits) {
