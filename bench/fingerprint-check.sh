@@ -7,7 +7,8 @@
 # confidence-gate attack. Prints one line per measurement.
 #   ROBUST=0 skips the robustness part, SPEED=0 the speed part; MODELS="gpt2-small
 #   llama-small" by default. COPIES="DIR_A FP_A DIR_B FP_B" runs the robustness part on two
-#   licensees' copies of gpt2-small made by omlize (and their private files) instead.
+#   licensees' copies made by omlize (and their private files) instead; ROBUST_MODEL names
+#   their base in ../shared/models (default gpt2-small).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 PATH="${OMLKIT_BIN:-$REPO/bin}:$PATH"
@@ -33,8 +34,8 @@ for m in $([ "${SPEED:-1}" = 1 ] && echo "${MODELS:-gpt2-small llama-small}"); d
 done
 [ "${ROBUST:-1}" = 1 ] || exit 0
 
-# Robustness, on gpt2-small: licensees a and b, 64 fingerprints each.
-m=gpt2-small base="$SHARED/models/$m"
+# Robustness, on $ROBUST_MODEL (gpt2-small by default): licensees a and b, 64 fingerprints each.
+m=${ROBUST_MODEL:-gpt2-small} base="$SHARED/models/$m"
 if [ -n "${COPIES:-}" ]; then
   read -r dir_a fp_a dir_b fp_b <<< "$COPIES"
   ln -s "$(realpath "$dir_a")" "$work/copy-a" && cp "$fp_a" "$work/a.fp"
