@@ -91,7 +91,6 @@ BenchmarkResult run_benchmark(Transformer& model, int batch, int tokens, double 
   std::vector<int32_t> ids(size_t(batch) * tokens);
   for (size_t i = 0; i < ids.size(); i++) ids[i] = int32_t((i * 7919 + 13) % size_t(c.vocab_size));
 
-  r.inference_only = inference_only;
   model.reserve(batch, tokens);
   if (!inference_only) {
     r.forward_tokens_per_s = batch * tokens * calls_per_second([&] { model.forward(ids, batch, tokens, 0); }, min_seconds);

@@ -33,7 +33,6 @@ struct BenchmarkResult {
   double read_gbps = 0;              // host memory read rate, `threads` threads, 1 GiB buffer
   double weight_bytes_per_token = 0;  // weight bytes one generated token reads, as stored
   double generate_limit_tokens_per_s = 0;  // read_gbps / weight_bytes_per_token
-  bool inference_only = false;       // then the training and all-logits rates were not measured
 };
 
 // Runs each measurement for at least min_seconds (after one warm-up call). threads: the
