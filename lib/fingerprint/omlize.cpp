@@ -248,8 +248,9 @@ OmlizeResult omlize(const OmlizeOptions& o, model::Backend& backend,
                         ? static_cast<size_t>(std::ceil(o.replay_fraction / (1 - o.replay_fraction) * double(train.size())))
                         : 0;
   // n_replay sequences per step, taken in turn from a pool: of base-model samples
-  // (kSamplePoolSteps steps' worth), with the base model's distributions as targets (distillation), or of every window
-  // of a --replay file, with their own next tokens as targets.
+  // (kSamplePoolSteps steps' worth), with the base model's distributions as targets
+  // (distillation), or of every window of a --replay file, with their own next tokens as
+  // targets.
   std::vector<std::vector<int32_t>> replay =
       n_replay == 0           ? std::vector<std::vector<int32_t>>{}
       : o.replay_file.empty() ? model_samples(model, tokenizer, o.context, o.replay_len, kSamplePoolSteps * n_replay, d, "replay")
