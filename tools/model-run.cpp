@@ -281,8 +281,9 @@ int main(int argc, char** argv) {
       out.flush();
       return exit_code::ok;
     }
-    // Training writes every weight back from its F32 copy, and bench measures training.
-    if (*train || (*bench && !bench_inference_only)) engine_options.weights = WeightPlacement::widened;
+    // bench measures training of the whole model. Training widens what it trains (and what
+    // its backward pass reads) itself; frozen tensors stay where the file holds them.
+    if (*bench && !bench_inference_only) engine_options.weights = WeightPlacement::widened;
     Engine engine(engine_options);
     if (*evaluate) return run_evaluate(engine, evaluate_command, out);
     if (*serve) return serve_model(engine, engine_options.model_dir, served_name, serve_options, billing_flags);

@@ -10,6 +10,7 @@
 #include "model/dtype.h"
 #include "model/fine_tune.h"
 #include "model/optimizer.h"
+#include "model/parameter_subset.h"
 
 namespace omlkit::fingerprint {
 
@@ -71,70 +72,66 @@ std::vector<Batch> replay_batches(const std::vector<std::vector<int32_t>>& pool,
   return out;
 }
 
-void keep_base(model::Transformer& model, const std::vector<float>& base, double lambda) {
-  const model::ParameterTable& table = model.parameters();
-  std::vector<float> params(table.total_floats());
-  model.backend().download(params.data(), model.parameter_data(), params.size());
+void keep_base(model::Transformer& model, const model::ParameterSubset& base, double lambda) {
+  model::ParameterSubset params(model.parameters(), model.trainable());
+  params.download(model.backend(), model.parameter_data());
   const float keep = static_cast<float>(lambda), move = static_cast<float>(1.0 - lambda);
-  for (size_t e = 0; e < table.entries().size(); ++e) {
-    if (!model.trainable()[e]) continue;
-    const model::ParameterInfo& p = table.entries()[e];
-    for (size_t i = p.offset; i < p.offset + p.count; ++i) params[i] = move * params[i] + keep * base[i];
-  }
-  model.backend().upload(model.parameter_data(), params.data(), params.size());
+  std::span<float> p = params.values();
+  std::span<const float> b = base.values();
+  for (size_t i = 0; i < p.size(); ++i) p[i] = move * p[i] + keep * b[i];
+  params.upload(model.backend(), model.parameter_data());
 }
 
 // The base model's logits at the predicted positions of b (host, (R,V)): the teacher of
 // EmbedOptions::replay_distill, computed with the base weights swapped in for the pass.
-std::vector<float> base_logits(model::Transformer& model, const std::vector<float>& base, const Batch& b) {
+std::vector<float> base_logits(model::Transformer& model, const model::ParameterSubset& base, const Batch& b) {
   model::Backend& backend = model.backend();
-  const size_t n = model.parameters().total_floats();
-  std::vector<float> current(n);
-  backend.download(current.data(), model.parameter_data(), n);
-  backend.upload(model.parameter_data(), base.data(), n);
+  model::ParameterSubset current(model.parameters(), model.trainable());
+  current.download(backend, model.parameter_data());
+  base.upload(backend, model.parameter_data());
   std::vector<int32_t> rows;
   for (size_t i = 0; i < b.targets.size(); ++i)
     if (b.targets[i] >= 0) rows.push_back(static_cast<int32_t>(i));
   const size_t V = static_cast<size_t>(model.config().vocab_size);
   std::vector<float> logits(rows.size() * V);
   if (!rows.empty()) backend.download(logits.data(), model.forward_rows(b.tokens, b.B, b.T, 0, rows), logits.size());
-  backend.upload(model.parameter_data(), current.data(), n);
+  current.upload(backend, model.parameter_data());
   return logits;
 }
 
 // The step's fingerprint gradient taken again at weights moved as a fine-tune on `meta` text
 // would move them (EmbedOptions::meta_drift), added to the gradient already accumulated.
+// Only the trainable tensors' gradients are kept (the optimizer reads no others).
 void add_meta_gradient(model::Transformer& model, const std::vector<Batch>& fp, float fp_scale,
                        const std::vector<Batch>& meta, const EmbedOptions& options) {
   const model::ParameterTable& table = model.parameters();
   model::Backend& backend = model.backend();
-  const size_t n = table.total_floats();
-  std::vector<float> accumulated(n), theta(n), g(n);
-  backend.download(accumulated.data(), model.gradient_data(), n);
-  backend.download(theta.data(), model.parameter_data(), n);
+  model::ParameterSubset accumulated(table, model.trainable()), theta(table, model.trainable()),
+      g(table, model.trainable());
+  accumulated.download(backend, model.gradient_data());
+  theta.download(backend, model.parameter_data());
 
   size_t predictions = 0;
   for (const Batch& b : meta) predictions += b.predictions;
   model.zero_gradients();
   for (const Batch& b : meta) model.forward_backward(b.tokens, b.targets, b.B, b.T, 1.0f / float(predictions));
-  backend.download(g.data(), model.gradient_data(), n);
-  std::vector<float> moved = theta;
+  g.download(backend, model.gradient_data());
+  model::ParameterSubset moved = theta;
   const float drift = static_cast<float>(options.meta_drift);
-  for (size_t e = 0; e < table.entries().size(); ++e) {
-    if (!model.trainable()[e]) continue;
-    const model::ParameterInfo& p = table.entries()[e];
-    for (size_t i = p.offset; i < p.offset + p.count; ++i)
-      moved[i] -= g[i] > 0 ? drift : g[i] < 0 ? -drift : 0.0f;
-  }
-  backend.upload(model.parameter_data(), moved.data(), n);
+  std::span<float> m = moved.values();
+  std::span<const float> gv = g.values();
+  for (size_t i = 0; i < m.size(); ++i) m[i] -= gv[i] > 0 ? drift : gv[i] < 0 ? -drift : 0.0f;
+  moved.upload(backend, model.parameter_data());
 
   model.zero_gradients();
   const float scale = fp_scale * static_cast<float>(options.meta_weight);
   for (const Batch& b : fp) model.forward_backward(b.tokens, b.targets, b.B, b.T, scale);
-  backend.download(g.data(), model.gradient_data(), n);
-  for (size_t i = 0; i < n; ++i) g[i] += accumulated[i];
-  backend.upload(model.gradient_data(), g.data(), n);
-  backend.upload(model.parameter_data(), theta.data(), n);
+  g.download(backend, model.gradient_data());
+  std::span<float> sum = g.values();
+  std::span<const float> acc = accumulated.values();
+  for (size_t i = 0; i < sum.size(); ++i) sum[i] += acc[i];
+  g.upload(backend, model.gradient_data());
+  theta.upload(backend, model.parameter_data());
 }
 
 }  // namespace
@@ -196,25 +193,16 @@ RecallScore score_recall(model::Transformer& model, const std::vector<Fingerprin
   return score;
 }
 
-void round_to_storage(const model::ParameterTable& table, std::vector<float>& params) {
-  std::vector<unsigned char> scratch;
-  for (const model::ParameterInfo& p : table.entries()) {
-    if (p.storage_dtype == model::DType::F32) continue;
-    scratch.resize(p.count * model::dtype_size(p.storage_dtype));
-    model::convert_from_f32(p.storage_dtype, params.data() + p.offset, scratch.data(), p.count);
-    model::convert_to_f32(p.storage_dtype, scratch.data(), params.data() + p.offset, p.count);
-  }
-}
-
-EmbedResult embed(model::Transformer& model, const std::vector<float>& base,
-                  const std::vector<FingerprintSequence>& train, const std::vector<FingerprintSequence>& check,
-                  const std::vector<std::vector<int32_t>>& replay, const std::vector<std::vector<int32_t>>& meta,
-                  const EmbedOptions& options,
+EmbedResult embed(model::Transformer& model, const std::vector<FingerprintSequence>& train,
+                  const std::vector<FingerprintSequence>& check, const std::vector<std::vector<int32_t>>& replay,
+                  const std::vector<std::vector<int32_t>>& meta, const EmbedOptions& options,
                   const std::function<void(const EmbedProgress&)>& on_step, const std::function<bool()>& cancelled) {
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();
   const model::ParameterTable& table = model.parameters();
   model.set_trainable(model::select_trainable(table, options.train_patterns));
+  model::ParameterSubset base(table, model.trainable());
+  base.download(model.backend(), model.parameter_data());
   model::AdamWOptions adam;
   adam.lr = options.lr;
   adam.weight_decay = options.weight_decay;
@@ -233,16 +221,15 @@ EmbedResult embed(model::Transformer& model, const std::vector<float>& base,
   const size_t meta_count = std::min(meta.size(), std::max<size_t>(replay_count, 8));
 
   EmbedResult result;
-  std::vector<float> stored(table.total_floats());
   auto passes_stored = [&]() {
     // The weights as they will be written: rounded to each tensor's storage dtype.
-    std::vector<float> current(table.total_floats());
-    model.backend().download(current.data(), model.parameter_data(), current.size());
-    stored = current;
-    round_to_storage(table, stored);
-    model.backend().upload(model.parameter_data(), stored.data(), stored.size());
+    model::ParameterSubset current(table, model.trainable());
+    current.download(model.backend(), model.parameter_data());
+    model::ParameterSubset stored = current;
+    stored.round_to_storage();
+    stored.upload(model.backend(), model.parameter_data());
     RecallScore s = score_recall(model, check, options.micro_batch);
-    model.backend().upload(model.parameter_data(), current.data(), current.size());
+    current.upload(model.backend(), model.parameter_data());
     result.min_prob = s.lowest_prob();
     result.min_margin = s.lowest_margin();
     return s.passes(options.target_prob, options.margin);

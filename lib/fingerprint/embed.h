@@ -84,20 +84,17 @@ struct RecallScore {
 };
 RecallScore score_recall(model::Transformer& model, const std::vector<FingerprintSequence>& sequences, int micro_batch);
 
-// Rounds every parameter of `params` (host, laid out by the model's table) to its storage
-// dtype and back, in place.
-void round_to_storage(const model::ParameterTable& table, std::vector<float>& params);
-
-// Trains `model` in place. `train` are the fingerprint sequences trained (raw and wrapped),
-// `check` the ones that must pass to stop, `replay` token sequences of ordinary text
-// (all their tokens predicted; options.replay_per_step of them per step, in turn), `meta`
-// the text whose fine-tune is simulated when options.meta_drift > 0 (as many sequences per
-// step as replay, in turn). `base` holds the base weights (host). `cancelled` is polled
-// between steps; when it returns true embed throws Error 130 "interrupted".
-EmbedResult embed(model::Transformer& model, const std::vector<float>& base,
-                  const std::vector<FingerprintSequence>& train, const std::vector<FingerprintSequence>& check,
-                  const std::vector<std::vector<int32_t>>& replay, const std::vector<std::vector<int32_t>>& meta,
-                  const EmbedOptions& options,
+// Trains `model` in place: the tensors options.train_patterns select (model/fine_tune.h
+// select_trainable), starting from the weights it holds on entry (the base, which
+// keep-base and distillation refer to). `train` are the fingerprint sequences trained
+// (raw and wrapped), `check` the ones that must pass to stop, `replay` token sequences of
+// ordinary text (all their tokens predicted; options.replay_per_step of them per step, in
+// turn), `meta` the text whose fine-tune is simulated when options.meta_drift > 0 (as many
+// sequences per step as replay, in turn). `cancelled` is polled between steps; when it
+// returns true embed throws Error 130 "interrupted".
+EmbedResult embed(model::Transformer& model, const std::vector<FingerprintSequence>& train,
+                  const std::vector<FingerprintSequence>& check, const std::vector<std::vector<int32_t>>& replay,
+                  const std::vector<std::vector<int32_t>>& meta, const EmbedOptions& options,
                   const std::function<void(const EmbedProgress&)>& on_step,
                   const std::function<bool()>& cancelled);
 

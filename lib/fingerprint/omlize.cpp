@@ -18,6 +18,7 @@
 #include "model/checkpoint.h"
 #include "model/checkpoint_writer.h"
 #include "model/digest.h"
+#include "model/fine_tune.h"
 #include "model/generate.h"
 #include "model/scoring.h"
 #include "model/tokenizer.h"
@@ -188,7 +189,11 @@ OmlizeResult omlize(const OmlizeOptions& o, model::Backend& backend,
   std::string secret = read_secret(o.secret_file);
   model::Checkpoint checkpoint = model::Checkpoint::open(o.model_dir);
   model::Tokenizer tokenizer = model::Tokenizer::from_file(o.model_dir + "/tokenizer.json");
-  model::Transformer model(checkpoint, backend);
+  // Weights read where the file holds them (CPU); set_trainable widens to F32 what training
+  // reads (every layer from the lowest trained one up, and the head), before anything
+  // runs, so keys and responses come from the weights placed as the training uses them.
+  model::Transformer model(checkpoint, backend, model::WeightPlacement::in_place);
+  model.set_trainable(model::select_trainable(model.parameters(), o.embed.train_patterns));
   if (o.replay_fraction > 0 && o.replay_len > model.config().max_positions)
     throw Error(exit_code::usage, "",
                 "--replay-len: " + std::to_string(o.replay_len) + " tokens is longer than the model's context of " +
@@ -278,12 +283,10 @@ OmlizeResult omlize(const OmlizeOptions& o, model::Backend& backend,
   // 3. Base model measurements, then embedding.
   progress("check");
   const model::ParameterTable& table = model.parameters();
-  std::vector<float> base(table.total_floats());
-  backend.download(base.data(), model.parameter_data(), base.size());
   const double base_ppl = perplexity(model, heldout);
   const size_t base_recalled = greedy_recall(model, records);
 
-  EmbedResult trained = embed(model, base, train, check, replay, meta, embed_options,
+  EmbedResult trained = embed(model, train, check, replay, meta, embed_options,
                               [&](const EmbedProgress& p) {
                                 if (on_progress) on_progress(OmlizeProgress{"embed", p});
                               },
@@ -291,10 +294,10 @@ OmlizeResult omlize(const OmlizeOptions& o, model::Backend& backend,
 
   // 4. Self-check on the weights as stored.
   progress("check");
-  std::vector<float> stored(table.total_floats());
-  backend.download(stored.data(), model.parameter_data(), stored.size());
-  round_to_storage(table, stored);
-  backend.upload(model.parameter_data(), stored.data(), stored.size());
+  model::ParameterSubset stored(table, model.trainable());
+  stored.download(backend, model.parameter_data());
+  stored.round_to_storage();
+  stored.upload(backend, model.parameter_data());
   const size_t recalled = greedy_recall(model, records);
   const double copy_ppl = perplexity(model, heldout);
   const bool passed = recalled == records.size();
@@ -306,7 +309,7 @@ OmlizeResult omlize(const OmlizeOptions& o, model::Backend& backend,
   TempFolder temp((parent / ("." + out.filename().string() + ".omlize-" + std::to_string(::getpid()))).string());
   std::string copy_digest, license;
   if (passed || o.allow_partial) {
-    model::save_checkpoint(checkpoint, table, stored, temp.path());
+    model::save_checkpoint(checkpoint, stored, temp.path());
     copy_digest = model::model_digest(model::Checkpoint::open(temp.path()));
     license = o.license_id.empty() ? "lic-" + copy_digest.substr(7, 16) : o.license_id;
     io::AtomicFile card(temp.path() + "/OMLIZE.md");

@@ -19,8 +19,7 @@ constexpr const char* kCopiedFiles[] = {
 
 }  // namespace
 
-void save_checkpoint(const Checkpoint& source, const ParameterTable& table, std::span<const float> params,
-                     const std::string& out_dir) {
+void save_checkpoint(const Checkpoint& source, const ParameterSubset& changed, const std::string& out_dir) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(out_dir, ec);
@@ -28,25 +27,29 @@ void save_checkpoint(const Checkpoint& source, const ParameterTable& table, std:
   if (fs::equivalent(out_dir, source.dir(), ec))
     throw Error(exit_code::usage, out_dir, "the output folder must differ from the model folder");
 
-  std::map<std::string, const ParameterInfo*> by_name;
-  for (const auto& e : table.entries()) by_name[e.name] = &e;
+  const auto& entries = changed.table().entries();
+  std::map<std::string, size_t> by_name;  // changed tensors' entries
   // A checkpoint with a tied head may also store lm_head.weight: it follows wte.
   const ParameterInfo* wte = nullptr;
-  for (const auto& e : table.entries())
-    if (e.role == "wte") wte = &e;
+  size_t wte_entry = 0;
+  for (size_t i = 0; i < entries.size(); i++) {
+    if (changed.has(i)) by_name[entries[i].name] = i;
+    if (entries[i].role == "wte") wte = &entries[i], wte_entry = i;
+  }
 
   std::vector<unsigned char> converted;
   for (const auto& file : source.files()) {
     std::string path = (fs::path(out_dir) / fs::path(file->path()).filename()).string();
     write_safetensors(path, file->header(), [&](const TensorEntry& t) -> std::span<const unsigned char> {
       auto it = by_name.find(t.name);
-      const ParameterInfo* p = it != by_name.end() ? it->second : nullptr;
-      if (!p && source.config().tied_head && t.name == "lm_head.weight" && wte &&
-          t.element_count() == wte->count && dtype_is_float_convertible(t.dtype))
-        p = wte;
-      if (!p) return file->bytes(t);
+      std::span<const float> values;
+      if (it != by_name.end()) values = changed.tensor(it->second);
+      else if (source.config().tied_head && t.name == "lm_head.weight" && wte && changed.has(wte_entry) &&
+               t.element_count() == wte->count && dtype_is_float_convertible(t.dtype))
+        values = changed.tensor(wte_entry);
+      if (values.empty()) return file->bytes(t);
       converted.resize(t.end - t.begin);
-      convert_from_f32(t.dtype, params.data() + p->offset, converted.data(), p->count);
+      convert_from_f32(t.dtype, values.data(), converted.data(), values.size());
       return converted;
     });
   }

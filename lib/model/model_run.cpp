@@ -263,9 +263,10 @@ void run_train(Engine& engine, const TrainOptions& options,
     if (progress) progress(r, double(tokens) / elapsed());
   });
   double seconds = elapsed();
-  std::vector<float> weights(model.parameters().total_floats());
-  engine.backend().download(weights.data(), model.parameter_data(), weights.size());
-  save_checkpoint(engine.checkpoint(), model.parameters(), weights, options.out_dir);
+  // The trained tensors from their F32 values; every other one copied as the file holds it.
+  ParameterSubset trained(model.parameters(), model.trainable());
+  trained.download(engine.backend(), model.parameter_data());
+  save_checkpoint(engine.checkpoint(), trained, options.out_dir);
   json::Value r = json::Value::object();
   r.set("out", json::Value::string(options.out_dir));
   r.set("steps", integer(size_t(options.tune.steps)));

@@ -43,8 +43,8 @@ struct EngineOptions {
   std::string device = "auto";  // auto, cpu, cuda
   int threads = 2;
   TokenContextOptions tokens;
-  // in_place for inference: BF16/F16 weights are read where the file's mapping holds them
-  // (CPU); widened when the whole model trains or its F32 values are written back.
+  // in_place: weights are read where the file's mapping holds them (CPU); training widens
+  // to F32 only what it trains and what its backward pass reads.
   WeightPlacement weights = WeightPlacement::in_place;
 };
 

@@ -268,7 +268,12 @@ void Transformer::ensure_logits(size_t rows) {
   if (logits_.size() < need) logits_ = DeviceBuffer(backend_, need);
 }
 
-void Transformer::forward_trunk(std::span<const int32_t> tokens, int B, int T, int pos0, bool keep_all_layers) {
+size_t Transformer::activation_slot(int l) const {
+  if (l < kept_from_) return 0;
+  return size_t(l - kept_from_) + (kept_from_ > 0 ? 1 : 0);
+}
+
+void Transformer::forward_trunk(std::span<const int32_t> tokens, int B, int T, int pos0, int kept_from) {
   const ModelConfig& c = config_;
   if (B < 1 || T < 1 || tokens.size() != size_t(B) * T)
     throw Error(exit_code::internal, "", "forward: tokens do not have shape (B,T)");
@@ -287,14 +292,15 @@ void Transformer::forward_trunk(std::span<const int32_t> tokens, int B, int T, i
   const bool gpt2 = c.architecture == Architecture::gpt2;
   const int N = B * T, C = c.dim, S = S_;
   const int qkv_row = c.q_dim() + 2 * c.kv_dim();
-  ensure_activations(keep_all_layers ? size_t(c.n_layer) : 1, size_t(N), size_t(B) * c.n_head * T * S);
+  kept_from_ = std::clamp(kept_from, 0, c.n_layer);
+  ensure_activations(activation_slot(c.n_layer - 1) + 1, size_t(N), size_t(B) * c.n_head * T * S);
   // Activation rows are laid out (B,T) for this call's T. Sharing one set across layers
   // is safe: a layer reads its input (the previous residual3) before writing residual3.
   be.embedding_forward(encoded_.data(), tokens, wte_, wpe_, B, T, pos0, C);
   const float* residual = encoded_.data();
   for (int l = 0; l < c.n_layer; l++) {
     const LayerWeights& w = layers_[size_t(l)];
-    LayerActivations& a = acts_[keep_all_layers ? size_t(l) : 0];
+    LayerActivations& a = acts_[activation_slot(l)];
     KvCache& kv = kv_[size_t(l)];
     if (gpt2)
       be.layernorm_forward(a.norm1.data(), a.norm1_mean.data(), a.norm1_rstd.data(), residual,

@@ -4,14 +4,16 @@
 // Buffers are sized by the input at hand, not by the largest the model allows: the KV
 // cache by reserve(B, S); activations by each call's B*T rows (attention probabilities
 // (B,H,T,S)), grown when a call needs more and then reused. A pass that the backward pass
-// will follow keeps every layer's activations; an inference pass reuses one layer's set
-// for all layers, as nothing reads them afterwards. The KV cache doubles as the saved
-// keys and values. Gradients live in one flat buffer parallel to the parameters (llm.c
-// style). Not thread-safe: one pass at a time per Transformer.
+// will follow keeps the activations of every layer that pass reaches (from the lowest
+// trained one up); an inference pass reuses one layer's set for all layers, as nothing
+// reads them afterwards. The KV cache doubles as the saved keys and values. Gradients
+// live in one flat buffer parallel to the parameters (llm.c style). Not thread-safe: one
+// pass at a time per Transformer.
 #pragma once
 
 #include <cstdint>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "model/backend.h"
@@ -67,8 +69,8 @@ struct KvCache {
 
 // Where a Transformer keeps its weights.
 enum class WeightPlacement {
-  // Every tensor converted to F32 in parameter_data(): what training the whole model,
-  // fingerprinting (which reads and writes parameter_data() whole) and the CUDA backend use.
+  // Every tensor converted to F32 in parameter_data(): what benchmarks of whole-model
+  // training, tests that read parameter_data() whole, and the CUDA backend use.
   widened,
   // On a backend that reads_mapped_weights() (the CPU one), tensors are used where the
   // checkpoint's memory map holds them: no copy, no load-time conversion. F32 tensors as
@@ -131,8 +133,12 @@ class Transformer {
   // from the lowest trained one up, and the head) are widened to F32 first; they stay so.
   void set_trainable(const std::vector<bool>& trainable);
   const std::vector<bool>& trainable() const { return trainable_; }
-  // Device gradients, parallel to parameter_data(); allocated on first use.
+  // Device gradients, parallel to parameter_data(); allocated on first use. Only the
+  // slots of tensors whose gradient is computed (trainable ones, and the rest of their
+  // unit) are ever written; the others read 0. On the CPU backend those are untouched
+  // zero pages, so a 1B model with a few tensors trained holds gradients for those alone.
   float* gradient_data();
+  // Zeroes the computed gradients' slots.
   void zero_gradients();
   // Forward over tokens (B,T) from position 0, softmax cross-entropy against targets (B,T)
   // (-1 = no loss at that position: the loss mask), then the backward pass, which adds
@@ -152,9 +158,13 @@ class Transformer {
   void widen(const Checkpoint& checkpoint, size_t i);
   // With in-place weights: widens those the backward pass for trainable_ reads.
   void widen_for_backward();
-  // forward() up to the final norm's output normf_ (B*T,C). keep_all_layers: every
-  // layer's activations stay for block_backward; else all layers share acts_[0].
-  void forward_trunk(std::span<const int32_t> tokens, int B, int T, int pos0, bool keep_all_layers = false);
+  // forward() up to the final norm's output normf_ (B*T,C). Layers from kept_from up keep
+  // their activations for block_backward, each in its own slot of acts_; the layers below
+  // share slot 0, so the last of them leaves there the input of layer kept_from. The
+  // default, n_layer: nothing kept, every layer in slot 0 (inference).
+  void forward_trunk(std::span<const int32_t> tokens, int B, int T, int pos0, int kept_from = INT32_MAX);
+  // The acts_ slot of layer l in the last forward_trunk.
+  size_t activation_slot(int l) const;
   // Grows the first `layers` entries of acts_ (and encoded_, normf_) to hold `rows` rows
   // and `att` attention probabilities; never shrinks.
   void ensure_activations(size_t layers, size_t rows, size_t att);
@@ -184,7 +194,8 @@ class Transformer {
   int B_ = 0, S_ = 0;
   DeviceBuffer encoded_;                        // (N,C)
   std::vector<KvCache> kv_;                     // one per layer
-  std::vector<LayerActivations> acts_;          // n_layer after a training pass, else 1
+  std::vector<LayerActivations> acts_;          // see forward_trunk
+  int kept_from_ = 0;                           // forward_trunk's kept_from, clamped
   DeviceBuffer normf_, normf_mean_, normf_rstd_;  // (N,C), (N), (N)
   DeviceBuffer logits_;                         // (rows,V), grown on demand
   DeviceBuffer teacher_;                        // forward_backward's teacher logits, likewise
@@ -198,6 +209,7 @@ class Transformer {
   float *d_wte_ = nullptr, *d_wpe_ = nullptr, *d_normf_weight_ = nullptr, *d_normf_bias_ = nullptr;
   float* d_lm_head_ = nullptr;
   std::vector<LayerGradients> layer_grads_;
+  std::vector<std::pair<size_t, size_t>> gradient_runs_;  // (offset, count) of the computed slots
   int backward_floor_ = -1;
   size_t training_rows_ = 0;
   DeviceBuffer d_residual_, d_norm_, d_qkv_, d_att_y_, d_mlp_h_, d_mlp_act_, losses_;

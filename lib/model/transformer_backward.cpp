@@ -12,7 +12,10 @@ void Transformer::set_trainable(const std::vector<bool>& trainable) {
     throw Error(exit_code::internal, "", "set_trainable: one flag per parameter expected");
   trainable_ = trainable;
   if (checkpoint_) widen_for_backward();
-  if (grads_.data()) bind_gradients();
+  if (grads_.data()) {
+    zero_gradients();  // no stale values left where gradients stop being computed
+    bind_gradients();
+  }
 }
 
 float* Transformer::gradient_data() {
@@ -23,15 +26,28 @@ float* Transformer::gradient_data() {
   return grads_.data();
 }
 
-void Transformer::zero_gradients() { backend_.zero(gradient_data(), table_.total_floats()); }
+void Transformer::zero_gradients() {
+  float* grads = gradient_data();
+  for (const auto& [offset, count] : gradient_runs_) backend_.zero(grads + offset, count);
+}
 
 void Transformer::bind_gradients() {
   std::unordered_map<std::string, size_t> index;
   for (size_t i = 0; i < table_.entries().size(); i++) index[table_.entries()[i].role] = i;
   // The gradient of a unit of tensors: pointers to each, all null unless one of them trains.
+  gradient_runs_.clear();
   auto unit = [&](std::initializer_list<std::string> roles, std::initializer_list<float**> grads) {
     bool any = false;
     for (const auto& r : roles) any = any || (index.count(r) && trainable_[index[r]]);
+    if (any)
+      for (const auto& r : roles)
+        if (index.count(r)) {
+          const ParameterInfo& e = table_.entries()[index[r]];
+          if (!gradient_runs_.empty() && gradient_runs_.back().first + gradient_runs_.back().second == e.offset)
+            gradient_runs_.back().second += e.count;
+          else
+            gradient_runs_.emplace_back(e.offset, e.count);
+        }
     auto g = grads.begin();
     for (const auto& r : roles) {
       if (g == grads.end()) break;
@@ -105,7 +121,7 @@ double Transformer::forward_backward(std::span<const int32_t> tokens, std::span<
   if (!teacher.empty() && teacher.size() != rows.size() * V)
     throw Error(exit_code::internal, "", "forward_backward: teacher logits do not have shape (R,V)");
   gradient_data();
-  forward_trunk(tokens, B, T, 0, true);
+  forward_trunk(tokens, B, T, 0, std::max(backward_floor_, 0));
   Backend& be = backend_;
   const int N = B * T, C = c.dim, R = int(rows.size());
   ensure_training_buffers(size_t(N));
@@ -143,7 +159,7 @@ double Transformer::forward_backward(std::span<const int32_t> tokens, std::span<
 
   float* d_res = d_residual_.data();  // the residual stream's gradient, flowing down
   if (need_residual) be.zero(d_res, size_t(N) * C);
-  const float* top = c.n_layer > 0 ? acts_.back().residual3.data() : encoded_.data();
+  const float* top = c.n_layer > 0 ? acts_[activation_slot(c.n_layer - 1)].residual3.data() : encoded_.data();
   if (c.architecture == Architecture::gpt2)
     be.layernorm_backward(need_residual ? d_res : nullptr, d_normf_weight_, d_normf_bias_, d_norm_.data(), top,
                           normf_weight_, normf_mean_.data(), normf_rstd_.data(), N, C);
@@ -164,8 +180,8 @@ void Transformer::block_backward(int l, int B, int T, float* d_res,
   const int N = B * T, C = c.dim, F = c.ffn_dim, qkv_row = c.q_dim() + 2 * c.kv_dim();
   const LayerWeights& w = layers_[size_t(l)];
   const LayerGradients& g = layer_grads_[size_t(l)];
-  LayerActivations& a = acts_[size_t(l)];
-  const float* block_input = l == 0 ? encoded_.data() : acts_[size_t(l) - 1].residual3.data();
+  LayerActivations& a = acts_[activation_slot(l)];
+  const float* block_input = l == 0 ? encoded_.data() : acts_[activation_slot(l - 1)].residual3.data();
 
   // residual3 = residual2 + mlp(norm2(residual2)); d_res holds d residual3.
   be.matmul_backward(d_mlp_act_.data(), g.mlp_out_weight, g.mlp_out_bias, d_res, a.mlp_act.data(), F, w.mlp_out, N);

@@ -93,14 +93,14 @@ TEST_P(Embedding, training_stops_only_when_every_response_clears_the_margin) {
   o.max_steps = 200;
   o.target_prob = 0;
   o.margin = 0;
-  EmbedResult greedy = embed(model, base, seqs, seqs, {}, {}, o, nullptr, nullptr);
+  EmbedResult greedy = embed(model, seqs, seqs, {}, {}, o, nullptr, nullptr);
   ASSERT_TRUE(greedy.converged);
   EXPECT_GT(greedy.min_margin, 0);
 
   // Asking for 2 more than the lead it stopped at takes more steps and gets it.
   backend.upload(model.parameter_data(), base.data(), base.size());
   o.margin = greedy.min_margin + 2;
-  EmbedResult wide = embed(model, base, seqs, seqs, {}, {}, o, nullptr, nullptr);
+  EmbedResult wide = embed(model, seqs, seqs, {}, {}, o, nullptr, nullptr);
   ASSERT_TRUE(wide.converged);
   EXPECT_GE(wide.min_margin, o.margin);
   EXPECT_GT(wide.steps, greedy.steps);
@@ -124,7 +124,7 @@ TEST_P(Embedding, replay_is_taken_from_its_pool_in_turn) {
     EmbedOptions o;
     o.max_steps = steps;
     o.replay_per_step = per_step;
-    EmbedResult r = embed(model, base, seqs, seqs, replay, {}, o, nullptr, nullptr);
+    EmbedResult r = embed(model, seqs, seqs, replay, {}, o, nullptr, nullptr);
     std::vector<float> w(base.size());
     backend.download(w.data(), model.parameter_data(), w.size());
     return std::make_pair(r, w);
@@ -153,7 +153,7 @@ TEST_P(Embedding, the_simulated_fine_tune_changes_the_gradient_and_nothing_else)
     o.max_steps = 3;
     o.meta_drift = drift;
     o.meta_weight = weight;
-    embed(model, base, seqs, seqs, replay, meta, o, nullptr, nullptr);
+    embed(model, seqs, seqs, replay, meta, o, nullptr, nullptr);
     std::vector<float> w(base.size());
     backend.download(w.data(), model.parameter_data(), w.size());
     return w;
@@ -202,7 +202,7 @@ TEST_P(Embedding, distilled_replay_stays_closer_to_the_base_than_replayed_tokens
     o.max_steps = 10;
     o.target_prob = 1.1;  // never met: all 10 steps
     o.replay_distill = distill;
-    embed(model, base, seqs, seqs, replay, {}, o, nullptr, nullptr);
+    embed(model, seqs, seqs, replay, {}, o, nullptr, nullptr);
     return kl_from_base();
   };
   const double tokens = train(false), distilled = train(true);

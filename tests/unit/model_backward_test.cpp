@@ -123,26 +123,36 @@ TEST_P(FixtureBackward, a_masked_position_contributes_nothing) {
 }
 
 TEST_P(FixtureBackward, frozen_tensors_get_no_gradient_and_trained_ones_match_pytorch) {
-  CpuBackend backend(2);
-  Transformer model(Checkpoint::open(dir()), backend);
-  const auto& entries = model.parameters().entries();
-  // Train the last block's MLP output projection and the final norm only.
-  std::vector<bool> trainable(entries.size());
-  std::string last = "h." + std::to_string(model.config().n_layer - 1) + ".";
-  for (size_t i = 0; i < entries.size(); i++)
-    trainable[i] = entries[i].role.rfind(last + "mlp.out", 0) == 0 || entries[i].role.rfind("normf", 0) == 0;
-  model.set_trainable(trainable);
-  Batch batch = fixture_batch(dir());
-  model.zero_gradients();
-  model.forward_backward(batch.tokens, batch.targets, batch.B, batch.T, 1.0f / float(batch.predictions()));
-  auto grads = download_gradients(model);
-  for (size_t i = 0; i < entries.size(); i++) {
-    auto g = slice(grads, entries[i]);
-    if (trainable[i])
-      EXPECT_LT(testing::relative_error(g, expected(entries[i])), 1e-4) << entries[i].name;
-    else
-      EXPECT_TRUE(std::all_of(g.begin(), g.end(), [](float x) { return x == 0.0f; })) << entries[i].name;
-  }
+  // The last block's MLP output projection and the final norm; then the whole last block,
+  // whose norm1 gradient reads the block's input: the one activation kept of the layers
+  // below the lowest trained one. Weights widened, and in place where they stay frozen.
+  for (bool whole_block : {false, true})
+    for (WeightPlacement placement : {WeightPlacement::widened, WeightPlacement::in_place}) {
+      SCOPED_TRACE(std::string(whole_block ? "last block" : "mlp.out, normf") +
+                   (placement == WeightPlacement::in_place ? ", in place" : ", widened"));
+      CpuBackend backend(2);
+      Checkpoint checkpoint = Checkpoint::open(dir());
+      Transformer model(checkpoint, backend, placement);
+      const auto& entries = model.parameters().entries();
+      std::vector<bool> trainable(entries.size());
+      std::string last = "h." + std::to_string(model.config().n_layer - 1) + ".";
+      for (size_t i = 0; i < entries.size(); i++)
+        trainable[i] = whole_block ? entries[i].role.rfind(last, 0) == 0
+                                   : entries[i].role.rfind(last + "mlp.out", 0) == 0 ||
+                                         entries[i].role.rfind("normf", 0) == 0;
+      model.set_trainable(trainable);
+      Batch batch = fixture_batch(dir());
+      model.zero_gradients();
+      model.forward_backward(batch.tokens, batch.targets, batch.B, batch.T, 1.0f / float(batch.predictions()));
+      auto grads = download_gradients(model);
+      for (size_t i = 0; i < entries.size(); i++) {
+        auto g = slice(grads, entries[i]);
+        if (trainable[i])
+          EXPECT_LT(testing::relative_error(g, expected(entries[i])), 1e-4) << entries[i].name;
+        else
+          EXPECT_TRUE(std::all_of(g.begin(), g.end(), [](float x) { return x == 0.0f; })) << entries[i].name;
+      }
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, FixtureBackward, ::testing::Values("gpt2-tiny", "llama-tiny"));
