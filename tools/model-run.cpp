@@ -243,6 +243,8 @@ int main(int argc, char** argv) {
       ->check(kFinite & CLI::Range(0.0, 1.0));
   train->add_option("--seed", tune.seed, "Seed of the batch order");
   train->add_option("--train-only", training.train_only, "Train only tensors whose name matches this glob (repeatable)");
+  train->add_flag("--recompute-activations", training.recompute_activations,
+                  "Keep each trained layer's input only and recompute its activations in the backward pass");
 
   serve::ServerOptions serve_options;
   std::string served_name;

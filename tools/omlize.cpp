@@ -73,6 +73,8 @@ int main(int argc, char** argv) {
   app.add_option("--margin", o.embed.margin, "... and a logit lead of at least this over the runner-up")
       ->check(kFinite & CLI::Range(0.0, 100.0));
   app.add_option("--train-only", o.embed.train_patterns, "Train only tensors matching this glob (repeatable)");
+  app.add_flag("--recompute-activations", o.embed.recompute_activations,
+               "Keep each trained layer's input only and recompute its activations in the backward pass");
   app.add_option("--pool", o.pool_size, "Draw from a shared pool of M fingerprints (Nasery et al. Def. 5.1)");
   app.add_option("--p", pool_p, "With --pool: probability that each pool fingerprint is in this copy");
   app.add_flag("--allow-partial", o.allow_partial, "Write a copy that fails its self-check");

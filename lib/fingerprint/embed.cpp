@@ -201,6 +201,7 @@ EmbedResult embed(model::Transformer& model, const std::vector<FingerprintSequen
   const auto start = clock::now();
   const model::ParameterTable& table = model.parameters();
   model.set_trainable(model::select_trainable(table, options.train_patterns));
+  model.set_recompute_activations(options.recompute_activations);
   model::ParameterSubset base(table, model.trainable());
   base.download(model.backend(), model.parameter_data());
   model::AdamWOptions adam;

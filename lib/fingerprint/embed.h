@@ -49,6 +49,7 @@ struct EmbedOptions {
   double target_prob = 0.9;
   double margin = 0.0;
   std::vector<std::string> train_patterns;  // globs (model/fine_tune.h select_trainable); empty = all
+  bool recompute_activations = false;       // Transformer::set_recompute_activations
   int micro_batch = 32;                     // sequences per forward (memory bound: B*T*V logits)
 };
 

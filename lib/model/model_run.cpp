@@ -228,6 +228,7 @@ void run_train(Engine& engine, const TrainOptions& options,
   Transformer& model = engine.model();
   const int V = model.config().vocab_size;
   model.set_trainable(select_trainable(model.parameters(), options.train_only));
+  model.set_recompute_activations(options.recompute_activations);
   // Training examples: {"text"} (never through a chat template) or {"tokens", "loss_mask"}.
   std::vector<TrainingExample> examples;
   for_each_record(options.data, [&](const json::Value& record) {

@@ -90,6 +90,7 @@ struct TrainOptions {
   std::string out_dir;
   FineTuneOptions tune;
   std::vector<std::string> train_only;
+  bool recompute_activations = false;  // Transformer::set_recompute_activations
 };
 // Fine-tunes and writes the model to out_dir, then one summary record. progress is called
 // after every step with the tokens/s so far. Throws 65, writing nothing, when the loss or

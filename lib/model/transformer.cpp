@@ -269,8 +269,20 @@ void Transformer::ensure_logits(size_t rows) {
 }
 
 size_t Transformer::activation_slot(int l) const {
-  if (l < kept_from_) return 0;
+  if (recompute_ || l < kept_from_) return 0;
   return size_t(l - kept_from_) + (kept_from_ > 0 ? 1 : 0);
+}
+
+const float* Transformer::layer_input(int l) const {
+  if (l == 0) return encoded_.data();
+  if (recompute_ && l >= kept_from_) return layer_inputs_.data() + size_t(l - kept_from_) * rows_ * size_t(config_.dim);
+  return acts_[activation_slot(l - 1)].residual3.data();
+}
+
+float* Transformer::layer_output(int l) {
+  if (recompute_ && l + 1 < config_.n_layer && l + 1 >= std::max(kept_from_, 1))
+    return layer_inputs_.data() + size_t(l + 1 - kept_from_) * rows_ * size_t(config_.dim);
+  return acts_[activation_slot(l)].residual3.data();
 }
 
 void Transformer::forward_trunk(std::span<const int32_t> tokens, int B, int T, int pos0, int kept_from) {
@@ -289,54 +301,66 @@ void Transformer::forward_trunk(std::span<const int32_t> tokens, int B, int T, i
     reserve(B, std::max(T, B == B_ ? S_ : 0));
   }
   Backend& be = backend_;
-  const bool gpt2 = c.architecture == Architecture::gpt2;
-  const int N = B * T, C = c.dim, S = S_;
-  const int qkv_row = c.q_dim() + 2 * c.kv_dim();
+  const int N = B * T, C = c.dim;
   kept_from_ = std::clamp(kept_from, 0, c.n_layer);
-  ensure_activations(activation_slot(c.n_layer - 1) + 1, size_t(N), size_t(B) * c.n_head * T * S);
+  rows_ = size_t(N);
+  ensure_activations(activation_slot(c.n_layer - 1) + 1, size_t(N), size_t(B) * c.n_head * T * S_);
+  if (recompute_ && kept_from_ < c.n_layer) {
+    size_t need = size_t(c.n_layer - kept_from_) * size_t(N) * size_t(C);
+    if (layer_inputs_.size() < need) {
+      layer_inputs_.reset();
+      layer_inputs_ = DeviceBuffer(be, need);
+    }
+  }
   // Activation rows are laid out (B,T) for this call's T. Sharing one set across layers
   // is safe: a layer reads its input (the previous residual3) before writing residual3.
   be.embedding_forward(encoded_.data(), tokens, wte_, wpe_, B, T, pos0, C);
-  const float* residual = encoded_.data();
-  for (int l = 0; l < c.n_layer; l++) {
-    const LayerWeights& w = layers_[size_t(l)];
-    LayerActivations& a = acts_[activation_slot(l)];
-    KvCache& kv = kv_[size_t(l)];
-    if (gpt2)
-      be.layernorm_forward(a.norm1.data(), a.norm1_mean.data(), a.norm1_rstd.data(), residual,
-                           w.norm1_weight, w.norm1_bias, N, C, c.norm_eps);
-    else
-      be.rmsnorm_forward(a.norm1.data(), a.norm1_rstd.data(), residual, w.norm1_weight, N, C, c.norm_eps);
-    be.matmul_forward(a.qkv.data(), a.norm1.data(), C, w.qkv, N);
-    if (!gpt2) {
-      be.rope_forward(a.qkv.data(), B, T, pos0, qkv_row, c.n_head, c.head_dim, c.rope_theta);
-      be.rope_forward(a.qkv.data() + c.q_dim(), B, T, pos0, qkv_row, c.n_kv_head, c.head_dim, c.rope_theta);
-    }
-    be.kv_cache_store(kv.k.data(), kv.v.data(), a.qkv.data(), B, T, pos0, S, c.q_dim(), c.kv_dim());
-    be.attention_forward(a.att_y.data(), a.att.data(), a.qkv.data(), qkv_row, kv.k.data(), kv.v.data(), B, T,
-                         pos0, S, c.n_head, c.n_kv_head, c.head_dim);
-    be.matmul_forward(a.att_out.data(), a.att_y.data(), c.q_dim(), w.attn_out, N);
-    be.residual_forward(a.residual2.data(), residual, a.att_out.data(), size_t(N) * C);
-    if (gpt2)
-      be.layernorm_forward(a.norm2.data(), a.norm2_mean.data(), a.norm2_rstd.data(), a.residual2.data(),
-                           w.norm2_weight, w.norm2_bias, N, C, c.norm_eps);
-    else
-      be.rmsnorm_forward(a.norm2.data(), a.norm2_rstd.data(), a.residual2.data(), w.norm2_weight, N, C,
-                         c.norm_eps);
-    be.matmul_forward(a.mlp_h.data(), a.norm2.data(), C, w.mlp_in, N);
-    if (gpt2)
-      be.gelu_forward(a.mlp_act.data(), a.mlp_h.data(), size_t(N) * c.ffn_dim);
-    else
-      be.swiglu_forward(a.mlp_act.data(), a.mlp_h.data(), N, c.ffn_dim);
-    be.matmul_forward(a.mlp_out.data(), a.mlp_act.data(), c.ffn_dim, w.mlp_out, N);
-    be.residual_forward(a.residual3.data(), a.residual2.data(), a.mlp_out.data(), size_t(N) * C);
-    residual = a.residual3.data();
-  }
-  if (gpt2)
+  for (int l = 0; l < c.n_layer; l++) layer_forward(l, B, T, pos0);
+  const float* residual = c.n_layer > 0 ? layer_output(c.n_layer - 1) : encoded_.data();
+  if (c.architecture == Architecture::gpt2)
     be.layernorm_forward(normf_.data(), normf_mean_.data(), normf_rstd_.data(), residual, normf_weight_,
                          normf_bias_, N, C, c.norm_eps);
   else
     be.rmsnorm_forward(normf_.data(), normf_rstd_.data(), residual, normf_weight_, N, C, c.norm_eps);
+}
+
+void Transformer::layer_forward(int l, int B, int T, int pos0) {
+  const ModelConfig& c = config_;
+  Backend& be = backend_;
+  const bool gpt2 = c.architecture == Architecture::gpt2;
+  const int N = B * T, C = c.dim, S = S_;
+  const int qkv_row = c.q_dim() + 2 * c.kv_dim();
+  const LayerWeights& w = layers_[size_t(l)];
+  LayerActivations& a = acts_[activation_slot(l)];
+  KvCache& kv = kv_[size_t(l)];
+  const float* residual = layer_input(l);
+  if (gpt2)
+    be.layernorm_forward(a.norm1.data(), a.norm1_mean.data(), a.norm1_rstd.data(), residual, w.norm1_weight,
+                         w.norm1_bias, N, C, c.norm_eps);
+  else
+    be.rmsnorm_forward(a.norm1.data(), a.norm1_rstd.data(), residual, w.norm1_weight, N, C, c.norm_eps);
+  be.matmul_forward(a.qkv.data(), a.norm1.data(), C, w.qkv, N);
+  if (!gpt2) {
+    be.rope_forward(a.qkv.data(), B, T, pos0, qkv_row, c.n_head, c.head_dim, c.rope_theta);
+    be.rope_forward(a.qkv.data() + c.q_dim(), B, T, pos0, qkv_row, c.n_kv_head, c.head_dim, c.rope_theta);
+  }
+  be.kv_cache_store(kv.k.data(), kv.v.data(), a.qkv.data(), B, T, pos0, S, c.q_dim(), c.kv_dim());
+  be.attention_forward(a.att_y.data(), a.att.data(), a.qkv.data(), qkv_row, kv.k.data(), kv.v.data(), B, T, pos0,
+                       S, c.n_head, c.n_kv_head, c.head_dim);
+  be.matmul_forward(a.att_out.data(), a.att_y.data(), c.q_dim(), w.attn_out, N);
+  be.residual_forward(a.residual2.data(), residual, a.att_out.data(), size_t(N) * C);
+  if (gpt2)
+    be.layernorm_forward(a.norm2.data(), a.norm2_mean.data(), a.norm2_rstd.data(), a.residual2.data(),
+                         w.norm2_weight, w.norm2_bias, N, C, c.norm_eps);
+  else
+    be.rmsnorm_forward(a.norm2.data(), a.norm2_rstd.data(), a.residual2.data(), w.norm2_weight, N, C, c.norm_eps);
+  be.matmul_forward(a.mlp_h.data(), a.norm2.data(), C, w.mlp_in, N);
+  if (gpt2)
+    be.gelu_forward(a.mlp_act.data(), a.mlp_h.data(), size_t(N) * c.ffn_dim);
+  else
+    be.swiglu_forward(a.mlp_act.data(), a.mlp_h.data(), N, c.ffn_dim);
+  be.matmul_forward(a.mlp_out.data(), a.mlp_act.data(), c.ffn_dim, w.mlp_out, N);
+  be.residual_forward(layer_output(l), a.residual2.data(), a.mlp_out.data(), size_t(N) * C);
 }
 
 const float* Transformer::head_input(std::span<const int32_t> rows) {

@@ -132,6 +132,11 @@ class Transformer {
   // WeightPlacement::in_place, the matrices the backward pass reads (those of every layer
   // from the lowest trained one up, and the head) are widened to F32 first; they stay so.
   void set_trainable(const std::vector<bool>& trainable);
+  // Activation recomputation (gradient checkpointing): forward_backward keeps only each
+  // trained layer's input, and runs each layer's forward again just before its backward
+  // pass. Activation memory falls from one set per trained layer to one set in all, for
+  // about a third more compute in those layers; the gradients are bit for bit the same.
+  void set_recompute_activations(bool on) { recompute_ = on; }
   const std::vector<bool>& trainable() const { return trainable_; }
   // Device gradients, parallel to parameter_data(); allocated on first use. Only the
   // slots of tensors whose gradient is computed (trainable ones, and the rest of their
@@ -160,11 +165,17 @@ class Transformer {
   void widen_for_backward();
   // forward() up to the final norm's output normf_ (B*T,C). Layers from kept_from up keep
   // their activations for block_backward, each in its own slot of acts_; the layers below
-  // share slot 0, so the last of them leaves there the input of layer kept_from. The
-  // default, n_layer: nothing kept, every layer in slot 0 (inference).
+  // share slot 0, so the last of them leaves there the input of layer kept_from. When
+  // recomputing, every layer runs in slot 0 and the layers from kept_from up keep only
+  // their input, in layer_inputs_. The default, n_layer: nothing kept, every layer in
+  // slot 0 (inference).
   void forward_trunk(std::span<const int32_t> tokens, int B, int T, int pos0, int kept_from = INT32_MAX);
-  // The acts_ slot of layer l in the last forward_trunk.
+  // One block of forward_trunk: layer_input(l) -> layer_output(l), activations in its slot.
+  void layer_forward(int l, int B, int T, int pos0);
+  // Where the last forward_trunk put layer l's activations, input and output.
   size_t activation_slot(int l) const;
+  const float* layer_input(int l) const;
+  float* layer_output(int l);
   // Grows the first `layers` entries of acts_ (and encoded_, normf_) to hold `rows` rows
   // and `att` attention probabilities; never shrinks.
   void ensure_activations(size_t layers, size_t rows, size_t att);
@@ -196,6 +207,9 @@ class Transformer {
   std::vector<KvCache> kv_;                     // one per layer
   std::vector<LayerActivations> acts_;          // see forward_trunk
   int kept_from_ = 0;                           // forward_trunk's kept_from, clamped
+  size_t rows_ = 0;                             // forward_trunk's B*T
+  bool recompute_ = false;
+  DeviceBuffer layer_inputs_;                   // recomputing: inputs of layers kept_from.. (N,C) each
   DeviceBuffer normf_, normf_mean_, normf_rstd_;  // (N,C), (N), (N)
   DeviceBuffer logits_;                         // (rows,V), grown on demand
   DeviceBuffer teacher_;                        // forward_backward's teacher logits, likewise

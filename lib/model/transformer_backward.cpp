@@ -159,15 +159,18 @@ double Transformer::forward_backward(std::span<const int32_t> tokens, std::span<
 
   float* d_res = d_residual_.data();  // the residual stream's gradient, flowing down
   if (need_residual) be.zero(d_res, size_t(N) * C);
-  const float* top = c.n_layer > 0 ? acts_[activation_slot(c.n_layer - 1)].residual3.data() : encoded_.data();
+  const float* top = c.n_layer > 0 ? layer_output(c.n_layer - 1) : encoded_.data();
   if (c.architecture == Architecture::gpt2)
     be.layernorm_backward(need_residual ? d_res : nullptr, d_normf_weight_, d_normf_bias_, d_norm_.data(), top,
                           normf_weight_, normf_mean_.data(), normf_rstd_.data(), N, C);
   else
     be.rmsnorm_backward(need_residual ? d_res : nullptr, d_normf_weight_, d_norm_.data(), top, normf_weight_,
                         normf_rstd_.data(), N, C);
-  for (int l = c.n_layer - 1; l >= std::max(backward_floor_, 0); l--)
+  for (int l = c.n_layer - 1; l >= std::max(backward_floor_, 0); l--) {
+    // Recomputing: every layer ran in slot 0, which the top one still holds.
+    if (recompute_ && l < c.n_layer - 1) layer_forward(l, B, T, 0);
     block_backward(l, B, T, d_res, backward_floor_ < l);
+  }
   if (backward_floor_ == -1) be.embedding_backward(d_wte_, d_wpe_, d_res, tokens, B, T, C);
   return loss_sum;
 }
@@ -181,7 +184,7 @@ void Transformer::block_backward(int l, int B, int T, float* d_res,
   const LayerWeights& w = layers_[size_t(l)];
   const LayerGradients& g = layer_grads_[size_t(l)];
   LayerActivations& a = acts_[activation_slot(l)];
-  const float* block_input = l == 0 ? encoded_.data() : acts_[activation_slot(l - 1)].residual3.data();
+  const float* block_input = layer_input(l);
 
   // residual3 = residual2 + mlp(norm2(residual2)); d_res holds d residual3.
   be.matmul_backward(d_mlp_act_.data(), g.mlp_out_weight, g.mlp_out_bias, d_res, a.mlp_act.data(), F, w.mlp_out, N);

@@ -165,6 +165,30 @@ PY
   assert_success
 }
 
+@test "train --train-only copies frozen tensors byte for byte; --recompute-activations changes no bit" {
+  fixture_lines llama-tiny > in.jsonl
+  mkdir src && cp "$FIXTURES/llama-tiny/config.json" src/ && cp "$FIXTURES/llama-tiny/model-bf16.safetensors" src/model.safetensors
+  model-run train --model src --data in.jsonl --out kept --steps 2 --train-only 'h.1.*' > /dev/null
+  model-run train --model src --data in.jsonl --out recomputed --steps 2 --train-only 'h.1.*' --recompute-activations > /dev/null
+  cmp kept/model.safetensors recomputed/model.safetensors
+  model-run train --model src --data in.jsonl --out all-kept --steps 2 > /dev/null
+  model-run train --model src --data in.jsonl --out all-recomputed --steps 2 --recompute-activations > /dev/null
+  cmp all-kept/model.safetensors all-recomputed/model.safetensors
+  run python3 - src/model.safetensors kept/model.safetensors <<'PY'
+import json, struct, sys
+def tensors(path):
+    raw = open(path, 'rb').read()
+    n = struct.unpack('<Q', raw[:8])[0]
+    h = json.loads(raw[8:8 + n]); h.pop('__metadata__', None)
+    return {k: raw[8 + n + v['data_offsets'][0]:8 + n + v['data_offsets'][1]] for k, v in h.items()}
+a, b = tensors(sys.argv[1]), tensors(sys.argv[2])
+changed = sorted(k for k in a if a[k] != b[k])
+assert changed and all(k.startswith('model.layers.1.') for k in changed), changed
+print(len(changed), 'of', len(a), 'tensors changed, all in layer 1')
+PY
+  assert_success
+}
+
 @test "fine-tuning gpt2-small for 200 steps on heldout.txt lowers its perplexity there" {
   # About 30 s on 2 cores: 200 steps of one 64-token window. "Before" is PyTorch's value
   # in reference.json, which score --file reproduces within 0.5% (test above).

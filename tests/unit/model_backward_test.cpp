@@ -1,8 +1,11 @@
 // The backward pass against PyTorch: every parameter gradient of the tiny fixture models
 // (tests/fixtures/*/reference.safetensors, "grad.<tensor name>") within 1e-4 relative, and
-// the loss mask, accumulation and frozen tensors checked against the same gradients.
+// the loss mask, accumulation and frozen tensors checked against the same gradients;
+// recomputed activations give the kept ones' gradients bit for bit.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
 #include <iomanip>
 #include <map>
 
@@ -153,6 +156,35 @@ TEST_P(FixtureBackward, frozen_tensors_get_no_gradient_and_trained_ones_match_py
           EXPECT_TRUE(std::all_of(g.begin(), g.end(), [](float x) { return x == 0.0f; })) << entries[i].name;
       }
     }
+}
+
+TEST_P(FixtureBackward, recomputed_activations_give_the_same_gradients_bit_for_bit) {
+  // Everything trained, and the last block only (its input: the one kept activation of the
+  // layers below); two passes each, so the second reuses the first's buffers.
+  for (bool last_block : {false, true}) {
+    SCOPED_TRACE(last_block ? "last block" : "every tensor");
+    std::vector<std::vector<float>> grads;
+    for (bool recompute : {false, true}) {
+      CpuBackend backend(2);
+      Transformer model(Checkpoint::open(dir()), backend);
+      if (last_block) {
+        const auto& entries = model.parameters().entries();
+        std::vector<bool> trainable(entries.size());
+        std::string last = "h." + std::to_string(model.config().n_layer - 1) + ".";
+        for (size_t i = 0; i < entries.size(); i++) trainable[i] = entries[i].role.rfind(last, 0) == 0;
+        model.set_trainable(trainable);
+      }
+      model.set_recompute_activations(recompute);
+      Batch batch = fixture_batch(dir());
+      model.zero_gradients();
+      for (int pass = 0; pass < 2; pass++)
+        model.forward_backward(batch.tokens, batch.targets, batch.B, batch.T, 1.0f / float(batch.predictions()));
+      grads.push_back(download_gradients(model));
+    }
+    ASSERT_EQ(grads[0].size(), grads[1].size());
+    EXPECT_EQ(std::memcmp(grads[0].data(), grads[1].data(), grads[0].size() * sizeof(float)), 0);
+    EXPECT_GT(std::count_if(grads[0].begin(), grads[0].end(), [](float x) { return x != 0.0f; }), 0);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, FixtureBackward, ::testing::Values("gpt2-tiny", "llama-tiny"));
