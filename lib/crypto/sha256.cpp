@@ -79,13 +79,17 @@ Hash node_hash(const Hash& left, const Hash& right) {
   return h;
 }
 
-std::string to_hex(const uint8_t* bytes, size_t n) {
+void write_hex(const uint8_t* bytes, size_t n, char* out) {
   static const char digits[] = "0123456789abcdef";
-  std::string out(2 * n, '0');
   for (size_t i = 0; i < n; ++i) {
     out[2 * i] = digits[bytes[i] >> 4];
     out[2 * i + 1] = digits[bytes[i] & 15];
   }
+}
+
+std::string to_hex(const uint8_t* bytes, size_t n) {
+  std::string out(2 * n, '0');
+  write_hex(bytes, n, out.data());
   return out;
 }
 

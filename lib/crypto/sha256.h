@@ -38,6 +38,8 @@ Hash leaf_hash(std::string_view data);
 Hash node_hash(const Hash& left, const Hash& right);
 
 std::string to_hex(const uint8_t* bytes, size_t n);
+// Writes the 2*n lowercase hex digits of bytes to out (no allocation).
+void write_hex(const uint8_t* bytes, size_t n, char* out);
 inline std::string to_hex(const Hash& h) { return to_hex(h.data(), h.size()); }
 // Lowercase or uppercase hex of exactly 2*N digits; false otherwise.
 bool from_hex(std::string_view hex, uint8_t* out, size_t n);
