@@ -1,4 +1,4 @@
-// SHA-256 (OpenSSL 3 EVP) and the RFC 6962 leaf and node hashes built on it.
+// SHA-256 (OpenSSL's SHA256_* functions) and the RFC 6962 leaf and node hashes built on it.
 #pragma once
 
 #include <array>
@@ -20,10 +20,14 @@ class Sha256 {
   ~Sha256();
   Sha256(const Sha256&) = delete;
   Sha256& operator=(const Sha256&) = delete;
+  // Back to the empty state, or to the state keep_prefix() kept.
   void reset();
+  // Keeps the bytes given so far as a prefix of every later hash (hashed once: a keyed
+  // hash whose key fills whole 64-byte blocks costs no compression per use).
+  void keep_prefix();
   void update(const void* data, size_t n);
   void update(std::string_view s) { update(s.data(), s.size()); }
-  Hash finish();  // also resets
+  Hash finish();  // also resets (to the kept prefix, if any)
 
  private:
   void* ctx_;
@@ -34,6 +38,8 @@ Hash leaf_hash(std::string_view data);
 Hash node_hash(const Hash& left, const Hash& right);
 
 std::string to_hex(const uint8_t* bytes, size_t n);
+// Writes the 2*n lowercase hex digits of bytes to out (no allocation).
+void write_hex(const uint8_t* bytes, size_t n, char* out);
 inline std::string to_hex(const Hash& h) { return to_hex(h.data(), h.size()); }
 // Lowercase or uppercase hex of exactly 2*N digits; false otherwise.
 bool from_hex(std::string_view hex, uint8_t* out, size_t n);

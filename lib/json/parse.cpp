@@ -4,6 +4,10 @@
 #include <cstdio>
 #include <cstring>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "io/error.h"
 #include "json/value.h"
 
@@ -203,12 +207,33 @@ class Parser {
     return 0;
   }
 
+  // The first byte at or after p that is '"', '\\', a control (< 0x20) or not ASCII
+  // (>= 0x80), looking at 16 bytes at a time while 16 remain; the scalar loop of
+  // parse_string checks the rest, so the result is the same with or without it.
+  static const char* skip_plain_ascii(const char* p, const char* end) {
+#ifdef __SSE2__
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+    while (end - p >= 16) {
+      __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      // As signed bytes, >= 0x80 is negative: one compare finds controls and non-ASCII.
+      __m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                                  _mm_cmplt_epi8(v, space));
+      unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(stop));
+      if (mask) return p + __builtin_ctz(mask);
+      p += 16;
+    }
+#endif
+    (void)end;
+    return p;
+  }
+
   void parse_string(std::string& out) {
     ++p_;  // opening quote
     out.clear();
     for (;;) {
       // Copy the run of plain ASCII in one go.
       const char* run = p_;
+      p_ = skip_plain_ascii(p_, end_);
       while (p_ < end_) {
         unsigned char c = static_cast<unsigned char>(*p_);
         if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) break;

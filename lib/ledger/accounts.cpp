@@ -134,68 +134,74 @@ const Accounts::Asset& Accounts::require_asset(const std::string& asset, const s
   return *found;
 }
 
-std::vector<Accounts::Posting> Accounts::read_postings(const json::Value& body, const std::string& where) const {
+const std::vector<Accounts::Posting>& Accounts::read_postings(const json::Value& body, const std::string& where) {
   const json::Value* list = body.find("postings");
   if (!list || !list->is_array() || list->items().empty())
     throw invalid(where, "body.postings: expected a non-empty array, found " + describe(list));
-  std::vector<Posting> postings;
-  postings.reserve(list->items().size());
-  std::map<std::string, Signed> sums;
+  // The postings and their sums go to scratch kept across entries (an entry allocates
+  // nothing once they have grown); field names are made only for a message.
+  std::vector<Posting>& postings = postings_;
+  postings.resize(list->items().size());
+  std::vector<AssetSum>& sums = sums_;
+  sums.clear();
+  auto field = [](size_t i) { return "body.postings[" + std::to_string(i) + "]"; };
   for (size_t i = 0; i < list->items().size(); ++i) {
     const json::Value& p = list->items()[i];
-    std::string field = "body.postings[" + std::to_string(i) + "]";
-    if (!p.is_object()) throw invalid(where, field + ": expected an object, found " + describe(&p));
-    Posting posting;
+    if (!p.is_object()) throw invalid(where, field(i) + ": expected an object, found " + describe(&p));
+    Posting& posting = postings[i];
     posting.account = text(p, "account", where);
     posting.asset = text(p, "asset", where);
     const json::Value* amount = p.find("amount");
     auto parsed = amount && amount->is_string() ? money::parse_signed(amount->text()) : std::nullopt;
     if (!parsed || parsed->is_zero())
-      throw invalid(where, field + ".amount: expected a non-zero signed decimal string, found " + describe(amount));
+      throw invalid(where, field(i) + ".amount: expected a non-zero signed decimal string, found " + describe(amount));
     posting.amount = *parsed;
-    require_account(posting.account, field + ".account", where);
-    require_asset(posting.asset, field + ".asset", where);
-    if (!money::add(sums[posting.asset], posting.amount))
-      throw invalid(where, field + ": the postings' sum overflows 2^128");
-    postings.push_back(std::move(posting));
+    require_account(posting.account, field(i) + ".account", where);
+    require_asset(posting.asset, field(i) + ".asset", where);
+    size_t k = 0;
+    while (k < sums.size() && *sums[k].asset != posting.asset) ++k;
+    if (k == sums.size()) sums.push_back(AssetSum{&posting.asset, {}});
+    if (!money::add(sums[k].sum, posting.amount))
+      throw invalid(where, field(i) + ": the postings' sum overflows 2^128");
   }
-  for (const auto& [asset, sum] : sums)
-    if (!sum.is_zero())
-      throw invalid(where, "body.postings: expected the " + asset + " postings to sum to 0, found " + money::to_string(sum));
+  // The first asset, in byte order, whose postings do not sum to zero.
+  const AssetSum* unbalanced = nullptr;
+  for (const AssetSum& a : sums)
+    if (!a.sum.is_zero() && (!unbalanced || *a.asset < *unbalanced->asset)) unbalanced = &a;
+  if (unbalanced)
+    throw invalid(where, "body.postings: expected the " + *unbalanced->asset + " postings to sum to 0, found " +
+                             money::to_string(unbalanced->sum));
   return postings;
 }
 
 void Accounts::post(const std::vector<Posting>& postings, const std::string& where) {
   // Sum all postings first (an account may be debited and credited in one entry), check
   // the results, then store them: a refused entry leaves the balances of the entries
-  // before it.
-  struct After {
-    std::string key;  // account '\n' asset
-    IdDigest digest;  // of key, with balances by digest
-    Signed amount;
-  };
-  std::vector<After> after;
-  std::vector<size_t> of_posting(postings.size());
+  // before it. The sums go to scratch kept across entries.
+  std::vector<BalanceAfter>& after = after_;
+  std::vector<size_t>& of_posting = of_posting_;
+  size_t count = 0;  // entries of `after` in use
+  of_posting.resize(postings.size());
   std::unordered_map<std::string, size_t> index;  // for entries with many postings
-  after.reserve(postings.size());
+  if (after.size() < postings.size()) after.resize(postings.size());
   for (size_t i = 0; i < postings.size(); ++i) {
     const Posting& p = postings[i];
     key_.assign(p.account).append(1, '\n').append(p.asset);
     size_t k = 0;
     if (postings.size() <= 16) {
-      while (k < after.size() && after[k].key != key_) ++k;
+      while (k < count && after[k].key != key_) ++k;
     } else {
-      k = index.emplace(key_, after.size()).first->second;
+      k = index.emplace(key_, count).first->second;
     }
-    if (k == after.size()) {
-      After a{key_, {}, {}};
+    if (k == count) {
+      BalanceAfter& a = after[count++];
+      a.key = key_;
       if (compact_.balances_by_digest) {
         a.digest = (*compact_.digester)("balance", key_);
         a.amount = balance_table_.get(a.digest);
       } else {
         a.amount = *find_balance(key_);
       }
-      after.push_back(std::move(a));
     }
     of_posting[i] = k;
     if (!money::add(after[k].amount, p.amount))
@@ -208,7 +214,8 @@ void Accounts::post(const std::vector<Posting>& postings, const std::string& whe
       throw invalid(where, "balance of " + p.account + " in " + p.asset + " would be " + money::to_string(b) +
                                ": only the asset's issuer may go below 0");
   }
-  for (const After& a : after) {
+  for (size_t k = 0; k < count; ++k) {
+    const BalanceAfter& a = after[k];
     if (compact_.balances_by_digest)
       balance_table_.set(a.digest, a.amount);
     else
@@ -235,7 +242,7 @@ void Accounts::genesis(const json::Value& body, uint64_t seq, const std::string&
 }
 
 void Accounts::fee(const json::Value& body, const std::string& where) {
-  std::vector<Posting> postings = read_postings(body, where);
+  const std::vector<Posting>& postings = read_postings(body, where);
   if (const json::Value* calls = body.find("calls")) {
     settlement(*calls, body, postings, where);
     post(postings, where);
@@ -374,15 +381,17 @@ void Accounts::fingerprint_proof(const json::Value& body, const std::string& whe
 
 void Accounts::apply(const std::string& type, const json::Value& body, uint64_t seq, const std::string& where) {
   seq_ = seq;
+  // Compared as a view: a literal of another length is told apart without a memcmp.
+  const std::string_view kind = type;
   if (!body.is_object()) throw invalid(where, "body: expected an object, found " + describe(&body));
-  if (!started_ && type != "genesis") throw invalid(where, "expected a genesis entry first, found " + type);
+  if (!started_ && kind != "genesis") throw invalid(where, "expected a genesis entry first, found " + type);
   started_ = true;
 
-  if (type == "genesis") {
+  if (kind == "genesis") {
     genesis(body, seq, where);
-  } else if (type == "checkpoint") {
+  } else if (kind == "checkpoint") {
     // Checked by the replay (Merkle root and signature); no accounting meaning.
-  } else if (type == "asset.declare") {
+  } else if (kind == "asset.declare") {
     const std::string& asset = text(body, "asset", where);
     if (asset.size() > 32 || asset.find_first_of(" \n\t") != std::string::npos)
       throw invalid(where, "body.asset: expected an asset code of at most 32 bytes without spaces");
@@ -392,12 +401,12 @@ void Accounts::apply(const std::string& type, const json::Value& body, uint64_t 
     if (!valid_account_name(issuer)) throw invalid(where, std::string("body.issuer: expected ") + money::account_name_rule);
     assets_[asset] = Asset{decimals, issuer};
     accounts_.insert(issuer);
-  } else if (type == "account.open") {
+  } else if (kind == "account.open") {
     const std::string& account = text(body, "account", where);
     if (!valid_account_name(account)) throw invalid(where, std::string("body.account: expected ") + money::account_name_rule);
     claim_id(IdSpace::account, account, where);
     accounts_.insert(account);
-  } else if (type == "model.register") {
+  } else if (kind == "model.register") {
     const std::string& id = text(body, "model", where);
     claim_id(IdSpace::model, id, where);
     const std::string& owner = text(body, "owner", where);
@@ -408,7 +417,7 @@ void Accounts::apply(const std::string& type, const json::Value& body, uint64_t 
     if (parent && !model(*parent))
       throw invalid(where, "body.parent: model \"" + *parent + "\" is not registered");
     models_[id] = Model{owner, parent ? *parent : std::string(), model_count_++};
-  } else if (type == "license.grant") {
+  } else if (kind == "license.grant") {
     const std::string& id = text(body, "license", where);
     claim_id(IdSpace::license, id, where);
     const std::string& model = text(body, "model", where);
@@ -422,13 +431,13 @@ void Accounts::apply(const std::string& type, const json::Value& body, uint64_t 
     if (!crypto::from_hex(root, bytes, 32)) throw invalid(where, "body.root: expected 64 hex digits");
     if (body.find("collateral")) require_asset(money_field(body, "collateral", where).asset, "body.collateral.asset", where);
     licenses_[id] = License{model, static_cast<uint64_t>(count), root};
-  } else if (type == "license.revoke") {
+  } else if (kind == "license.revoke") {
     const std::string& id = text(body, "license", where);
     License* license = find_license(id);
     if (!license) throw invalid(where, "body.license: no license.grant for \"" + id + "\"");
     if (license->revoked) throw invalid(where, "body.license: license \"" + id + "\" is already revoked");
     license->revoked = true;
-  } else if (type == "collateral.deposit") {
+  } else if (kind == "collateral.deposit") {
     claim_id(IdSpace::deposit, text(body, "deposit", where), where);
     const std::string& license = text(body, "license", where);
     if (!find_license(license)) throw invalid(where, "body.license: no license.grant for \"" + license + "\"");
@@ -437,9 +446,9 @@ void Accounts::apply(const std::string& type, const json::Value& body, uint64_t 
     const std::string& from = text(body, "from", where);
     require_account(from, "body.from", where);
     post({{from, m.asset, Signed::of(m.amount, true)}, {collateral_account(license), m.asset, Signed::of(m.amount)}}, where);
-  } else if (type == "fingerprint.proof") {
+  } else if (kind == "fingerprint.proof") {
     fingerprint_proof(body, where);
-  } else if (type == "slash") {
+  } else if (kind == "slash") {
     claim_id(IdSpace::slash, text(body, "slash", where), where);
     const std::string& license = text(body, "license", where);
     const std::string& proof = text(body, "proof", where);
@@ -456,16 +465,16 @@ void Accounts::apply(const std::string& type, const json::Value& body, uint64_t 
       throw invalid(where, "body.amount: slash of " + money::to_string(m.amount) + " exceeds the locked collateral " +
                                money::to_string(available) + " " + m.asset + " of license \"" + license + "\"");
     post({{collateral_account(license), m.asset, Signed::of(m.amount, true)}, {to, m.asset, Signed::of(m.amount)}}, where);
-  } else if (type == "inference.fee") {
+  } else if (kind == "inference.fee") {
     fee(body, where);
-  } else if (type == "payout") {
+  } else if (kind == "payout") {
     claim_id(IdSpace::payout, text(body, "payout", where), where);
     Money m = money_field(body, "amount", where);
     const Asset& asset = require_asset(m.asset, "body.amount.asset", where);
     const std::string& account = text(body, "account", where);
     require_account(account, "body.account", where);
     post({{account, m.asset, Signed::of(m.amount, true)}, {asset.issuer, m.asset, Signed::of(m.amount)}}, where);
-  } else if (type == "evaluation") {
+  } else if (kind == "evaluation") {
     const std::string& id = text(body, "evaluation", where);
     claim_id(IdSpace::evaluation, id, where);
     const std::string& model = text(body, "model", where);
@@ -473,16 +482,16 @@ void Accounts::apply(const std::string& type, const json::Value& body, uint64_t 
     require_account(text(body, "evaluator", where), "body.evaluator", where);
     integer(body, "score", -(int64_t(1) << 53) + 1, (int64_t(1) << 53) - 1, where);
     evaluations_.insert(id);
-  } else if (type == "reward") {
+  } else if (kind == "reward") {
     claim_id(IdSpace::reward, text(body, "reward", where), where);
     const std::string& evaluation = text(body, "evaluation", where);
     if (!has_evaluation(evaluation))
       throw invalid(where, "body.evaluation: no evaluation \"" + evaluation + "\" earlier in the ledger");
     post(read_postings(body, where), where);
-  } else if (type == "transfer") {
+  } else if (kind == "transfer") {
     claim_id(IdSpace::transfer, text(body, "transfer", where), where);
     post(read_postings(body, where), where);
-  } else if (type == "assert") {
+  } else if (kind == "assert") {
     const std::string& account = text(body, "account", where);
     const std::string& asset = text(body, "asset", where);
     require_asset(asset, "body.asset", where);

@@ -134,8 +134,9 @@ class Accounts {
   void settlement(const json::Value& calls, const json::Value& body, const std::vector<Posting>& postings,
                   const std::string& where);
   void fingerprint_proof(const json::Value& body, const std::string& where);
-  // Reads and checks a "postings" array (declared assets, known accounts, sum zero).
-  std::vector<Posting> read_postings(const json::Value& body, const std::string& where) const;
+  // Reads and checks a "postings" array (declared assets, known accounts, sum zero) into
+  // scratch that the next call overwrites.
+  const std::vector<Posting>& read_postings(const json::Value& body, const std::string& where);
   void post(const std::vector<Posting>& postings, const std::string& where);
   money::Signed* find_balance(const std::string& key);
   // A balance by key (account '\n' asset), in whichever table holds balances.
@@ -162,6 +163,19 @@ class Accounts {
   std::unordered_map<std::string, money::Signed> balances_;  // key: account '\n' asset
   StringSet ids_;                                            // (space, id) claimed
   std::string key_;                                          // scratch for balance keys
+  struct AssetSum {
+    const std::string* asset;
+    money::Signed sum;
+  };
+  struct BalanceAfter {
+    std::string key;  // account '\n' asset
+    IdDigest digest;  // of key, with balances by digest
+    money::Signed amount;
+  };
+  std::vector<Posting> postings_;         // read_postings' result
+  std::vector<AssetSum> sums_;            // read_postings' per-asset sums
+  std::vector<BalanceAfter> after_;       // post's balances after the entry
+  std::vector<size_t> of_posting_;        // post's index into after_ of each posting
   std::string scratch_;                                      // payloads of id lookups
   mutable std::unordered_map<std::string, Model> models_;
   std::unordered_map<std::string, License> licenses_;

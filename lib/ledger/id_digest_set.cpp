@@ -35,20 +35,29 @@ uint64_t load_be64(const uint8_t* p) {
 
 }  // namespace
 
-IdDigester::IdDigester() {
+static std::array<uint8_t, 32> random_key() {
+  std::array<uint8_t, 32> key;
   size_t got = 0;
-  while (got < key_.size()) {
-    ssize_t n = ::getrandom(key_.data() + got, key_.size() - got, 0);
+  while (got < key.size()) {
+    ssize_t n = ::getrandom(key.data() + got, key.size() - got, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) throw Error(exit_code::internal, "", std::string("getrandom: ") + std::strerror(errno));
     got += static_cast<size_t>(n);
   }
+  return key;
 }
 
-IdDigester::IdDigester(const std::array<uint8_t, 32>& key) : key_(key) {}
+IdDigester::IdDigester() : IdDigester(random_key()) {}
+
+IdDigester::IdDigester(const std::array<uint8_t, 32>& key) {
+  // The key and 32 zero bytes fill SHA-256's first block, hashed here once.
+  static const uint8_t zeros[32] = {};
+  sha_.update(key.data(), key.size());
+  sha_.update(zeros, sizeof zeros);
+  sha_.keep_prefix();
+}
 
 IdDigest IdDigester::operator()(std::string_view space, std::string_view id) {
-  sha_.update(key_.data(), key_.size());
   sha_.update(space);
   sha_.update("\0", 1);  // spaces hold no NUL: (space, id) -> bytes is one-to-one
   sha_.update(id);

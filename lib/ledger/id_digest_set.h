@@ -7,10 +7,11 @@
 // what is left in memory and finds every digest claimed twice. Runs are merged 16 at a
 // time as they accumulate, so a small budget never holds more than 16 files open.
 //
-// Digests are SHA-256(key || space || 0x00 || id) cut to 128 bits, under a key drawn at
-// random for each digester: equal ids always have equal digests (no repeat is missed);
-// two different ids share one with probability below n^2 / 2^129 for n ids, and no one
-// can search for such a pair in advance without the key. ledger/verify.cpp re-reads the
+// Digests are SHA-256(key || 32 zero bytes || space || 0x00 || id) cut to 128 bits, under
+// a key drawn at random for each digester (key and zeros fill the first block, hashed once
+// per digester, so a short id costs one compression): equal ids always have equal digests
+// (no repeat is missed); two different ids share one with probability below n^2 / 2^129
+// for n ids, and no one can search for such a pair in advance without the key. ledger/verify.cpp re-reads the
 // two lines of a repeat found by merging, so what it reports is always a real repeat.
 #pragma once
 
@@ -37,8 +38,7 @@ class IdDigester {
   IdDigest operator()(std::string_view space, std::string_view id);
 
  private:
-  std::array<uint8_t, 32> key_;
-  crypto::Sha256 sha_;
+  crypto::Sha256 sha_;  // holds the keyed first block as its kept prefix
 };
 
 class IdDigestSet {

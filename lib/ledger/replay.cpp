@@ -52,6 +52,7 @@ crypto::Hash Replay::apply(std::string_view line, const std::string& where) {
     throw invalid(where, "type: unknown entry type " + json::canonical(*type));
 
   const std::string& t = type->text();
+  const bool is_checkpoint = std::string_view(t) == "checkpoint";
   try {
     apply_body(t, *ts, *body, seq, where);
   } catch (const Error& e) {
@@ -63,13 +64,14 @@ crypto::Hash Replay::apply(std::string_view line, const std::string& where) {
   batch_types_.insert(t);
 
   crypto::Hash leaf = crypto::leaf_hash(line);
-  if (t == "checkpoint") peaks_before_checkpoint_ = tree_.peaks();
+  if (is_checkpoint) peaks_before_checkpoint_ = tree_.peaks();
   if (seq == 0) genesis_leaf_ = leaf;
   tree_.append(leaf);
   last_leaf_ = leaf;
-  last_leaf_hex_ = crypto::to_hex(leaf);
+  last_leaf_hex_.resize(2 * leaf.size());  // in place: no allocation per line
+  crypto::write_hex(leaf.data(), leaf.size(), last_leaf_hex_.data());
   last_ts_ = ts->text();
-  if (t == "checkpoint") {
+  if (is_checkpoint) {
     signed_size_ = tree_.size();
     batch_types_.clear();
   }
@@ -109,12 +111,12 @@ void Replay::resume(const ReplayHead& head, const StateStore* base, const Accoun
 void Replay::apply_body(const std::string& t, const json::Value& ts, const json::Value& body_value, uint64_t seq,
                         const std::string& where) {
   const json::Value* body = &body_value;
-  if (t == "genesis") {
+  if (std::string_view(t) == "genesis") {
     accounts_.apply(t, *body, seq, where);  // checks it is the first line
     origin_ = body->find("origin")->text();
     genesis_vkey_ = body->find("vkey")->text();
     if (!options_.trust) verifiers_.push_back(*crypto::parse_verifier_key(body->find("vkey")->text()));
-  } else if (t == "checkpoint") {
+  } else if (std::string_view(t) == "checkpoint") {
     // The note signs the tree before this line, not the line itself; tying its ts to the
     // previous entry's (a batch shares one ts) leaves no byte of a last checkpoint unchecked.
     if (ts.text() != last_ts_)

@@ -1,5 +1,6 @@
 #include "ledger/verify.h"
 
+#include <charconv>
 #include <functional>
 
 #include "io/error.h"
@@ -128,13 +129,18 @@ VerifyReport verify_ledger(const std::string& path, const VerifyOptions& options
 
   io::LineReader reader(path, options.max_line_bytes);
   std::string_view line;
+  std::string where;  // reader.where(), built in place: no allocation per line
   try {
     while (reader.next(&line)) {
       if (reader.ended_without_newline()) {
         report.torn_bytes = line.size();
         break;
       }
-      crypto::Hash leaf = replay.apply(line, reader.where());
+      char number[24];
+      auto [number_end, ec] = std::to_chars(number, number + sizeof number, reader.line_number());
+      (void)ec;
+      where.assign(reader.name()).append(1, ':').append(number, number_end);
+      crypto::Hash leaf = replay.apply(line, where);
       if (keep_leaves) leaves.push_back(leaf);
       if (options.progress && (replay.size() & 0xFFFF) == 0) options.progress(replay.size());
     }

@@ -120,3 +120,51 @@ TEST(JsonParse, require_canonical_accepts_exactly_the_jcs_form) {
     EXPECT_NE(parse_error(other, canonical_only).find("not canonical"), std::string::npos) << other;
   }
 }
+
+// The string scan looks at 16 bytes at a time: every byte that ends a plain run (quote,
+// backslash, control, non-ASCII) must stop it wherever it falls in or across a 16-byte
+// group. Expected results are built here byte by byte, not by the parser: the decoded
+// text, or a refusal at the column of the byte.
+TEST(JsonParse, string_scan_stops_at_every_special_byte_at_every_offset) {
+  struct Case {
+    std::string raw;      // bytes inside the quotes
+    std::string decoded;  // expected text; empty with refused
+    bool refused;
+  };
+  const std::vector<Case> specials = {
+      {"\\\"", "\"", false},        {"\\\\", "\\", false},  {"\\n", "\n", false},
+      {"\\u001f", "\x1f", false},   {"\x7f", "\x7f", false}, {"\xc3\xa9", "\xc3\xa9", false},
+      {"\xf0\x9f\x98\x82", "\xf0\x9f\x98\x82", false},
+      {std::string(1, '\x01'), "", true}, {std::string(1, '\x1f'), "", true}, {"\t", "", true},
+      {"\x80", "", true},           {"\xc3", "", true},      {"\xed\xa0\x80", "", true},
+      {"\xff", "", true}};
+  json::ParseOptions canonical;
+  canonical.integers_only = true;
+  canonical.require_canonical = true;
+  int checked = 0;
+  for (size_t before = 0; before <= 40; ++before) {
+    for (size_t after : {0, 1, 15, 16, 17}) {
+      for (const Case& c : specials) {
+        std::string text = "\"" + std::string(before, 'a') + c.raw + std::string(after, 'b') + "\"";
+        for (const json::ParseOptions& options : {json::ParseOptions{}, canonical}) {
+          if (c.refused) {
+            try {
+              json::parse(text, "t", options);
+              ADD_FAILURE() << "accepted byte " << int(static_cast<unsigned char>(c.raw[0])) << " after " << before;
+            } catch (const Error& e) {
+              // The column of the offending byte (1-based, after the opening quote).
+              std::string column = "column " + std::to_string(before + 2) + ":";
+              EXPECT_NE(std::string(e.what()).find(column), std::string::npos) << e.what() << " before=" << before;
+            }
+          } else {
+            json::Value v = json::parse(text, "t", options);
+            ASSERT_TRUE(v.is_string());
+            EXPECT_EQ(v.text(), std::string(before, 'a') + c.decoded + std::string(after, 'b')) << "before=" << before;
+          }
+          ++checked;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(checked, 41 * 5 * 14 * 2);
+}
