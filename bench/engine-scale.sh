@@ -28,9 +28,9 @@ mkdir -p "$SCALE_DIR"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB"
 echo "omlkit BLAS: OpenBLAS $(readlink -f /usr/lib/x86_64-linux-gnu/libopenblas.so.0 2>/dev/null | xargs basename), OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}, $THREADS threads"
 
-# seconds and peak RSS (GB) of a command, from GNU time's report
+# seconds and peak RSS (GB) of a command, from GNU time's report; its output in out.txt
 timed() {
-  /usr/bin/time -v "$@" 2> time.txt > /dev/null || { cat time.txt >&2; exit 1; }
+  /usr/bin/time -v "$@" 2> time.txt > out.txt || { cat time.txt >&2; exit 1; }
   python3 - time.txt <<'EOF'
 import re, sys
 text = open(sys.argv[1]).read()
@@ -67,4 +67,24 @@ print(f"{'':<10} read {r['read_gbps']:.1f} GB/s, {r['weight_bytes_per_token'] / 
       f"sgemm {r['sgemm_gflops']:.1f} GFLOP/s, {r['forward_flops_per_token'] / 1e9:.2f} GFLOP per token")
 EOF
 done
-rm -f time.txt
+
+# An omlize-style fine-tune: the last layer's MLP trained (the rest frozen, in place), the
+# loss on 4 x 128 tokens, 2 steps.
+python3 -c "
+import random
+random.seed(1)
+for i in range(4): print('{\"tokens\": [' + ','.join(str(random.randrange(32000)) for _ in range(128)) + ']}')
+" > train.jsonl
+printf '\n%-10s %-14s %8s %8s %9s\n' model trained "wall s" "RSS GB" "train t/s"
+for m in gpt2-124m llama-1b; do
+  dir="$SCALE_DIR/$m"
+  last=$(python3 -c "import json; c = json.load(open('$dir/config.json')); print(c.get('n_layer', c.get('num_hidden_layers')) - 1)")
+  echo "# $m fine-tune: load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+  rm -rf fine-tuned
+  read -r wall_s rss_gb < <(timed "$BIN" train -m "$dir" -t "$THREADS" -d train.jsonl -o fine-tuned --batch 4 \
+    --seq-len 128 --steps 2 --lr 1e-4 --train-only "h.$last.mlp.*")
+  rate=$(python3 -c "import json; print(f\"{json.load(open('out.txt'))['tokens_per_s']:.1f}\")")
+  rm -rf fine-tuned
+  printf '%-10s %-14s %8s %8s %9s\n' "$m" "h.$last.mlp.*" "$wall_s" "$rss_gb" "$rate"
+done
+rm -f time.txt out.txt train.jsonl
