@@ -68,9 +68,15 @@ class SuffixIndex {
   }
   // Tokens of query shared with the suffix at position, counting from `from` (which the
   // caller knows to be shared already); *query_smaller says how the first difference goes.
+  // Inline, with checked_position, in attribution/suffix_search.h.
   size_t common_prefix(std::span<const uint32_t> query, uint32_t position, size_t from, bool* query_smaller) const;
-  struct Search;
+  uint32_t checked_position(uint32_t rank) const;
+  [[noreturn]] void corrupt_suffix_array(uint32_t rank) const;
+  struct Search;  // attribution/suffix_search.h
   bool start(std::span<const uint32_t> query, int mode, Search* search) const;
+  // Advances a search by one memory access (prefetched by the step before); true when it
+  // has finished and its result is set.
+  bool step(Search& search) const;
   void run(std::span<Search> searches) const;
 
   std::string path_;
