@@ -256,7 +256,7 @@ bool SuffixIndex::start(std::span<const uint32_t> query, int mode, Search* s) co
   return true;
 }
 
-void SuffixIndex::longest_prefixes(std::span<const uint32_t> text, size_t count, size_t* longest) const {
+void SuffixIndex::longest_prefixes_by_search(std::span<const uint32_t> text, size_t count, size_t* longest) const {
   std::vector<Search> searches;
   std::vector<size_t> starts;
   for (size_t l = 0; l < count; ++l) {
@@ -269,7 +269,7 @@ void SuffixIndex::longest_prefixes(std::span<const uint32_t> text, size_t count,
 
 size_t SuffixIndex::longest_prefix(std::span<const uint32_t> query) const {
   size_t longest = 0;
-  longest_prefixes(query, std::min<size_t>(query.size(), 1), &longest);
+  longest_prefixes_by_search(query, std::min<size_t>(query.size(), 1), &longest);
   return longest;
 }
 

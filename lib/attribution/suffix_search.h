@@ -1,7 +1,7 @@
 // One binary search in a SuffixIndex's suffix array, advanced one memory access per step
 // (SuffixIndex::step): pick the middle rank and prefetch its entry; read its position and
-// prefetch its tokens; compare. Internal to attribution/suffix_index.cpp, which
-// interleaves many of them.
+// prefetch its tokens; compare. Internal to attribution/suffix_index.cpp and
+// attribution/longest_prefixes.cpp, which interleave many of them.
 #pragma once
 
 #include <cstdint>
