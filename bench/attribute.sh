@@ -4,6 +4,8 @@
 # on a generated corpus of SIZE_MB megabytes (Zipf-distributed English and made-up words,
 # records of 1-8 KB from 1,000 contributors).
 #   bench/attribute.sh                 SIZE_MB=100 CALLS=2000 bench/attribute.sh
+# PROFILE=1 also times each stage of a call in one process (bench/attribute_profile.cpp,
+# built against build/libomlkit.a) and checks the longest-prefix walk against the searches.
 # Baselines (../shared/notes/attribution-and-engine.md): a naive suffix-array query costs
 # 0.57 ms per 200-token call at 100M tokens (the issue asks for well under 1 ms);
 # infini-gram's index is 4 B/token beyond the token stream (the issue asks for <= 5); the
@@ -108,3 +110,8 @@ echo "calls: $CALLS, mean output $mean_tokens tokens, $credited with data credit
 per_call_ms=$(echo "scale=4; ($one_s - $startup_s) * 1000 / $CALLS" | bc)
 echo "attribution, 1 thread: $(echo "scale=0; $CALLS / ($one_s - $startup_s)" | bc) calls/s, ${per_call_ms} ms/call (tokenization included)   (naive baseline 0.57 ms at 100M tokens: ratio $(echo "scale=2; $per_call_ms / 0.57" | bc))"
 echo "attribution, $THREADS threads: $(echo "scale=0; $CALLS / ($all_s - $startup_s)" | bc) calls/s"
+if [ -n "${PROFILE:-}" ]; then
+  libs="-lssl -lcrypto -lzstd -llmdb -lopenblas -lpthread $(pkg-config --libs cpp-httplib 2>/dev/null || echo -lcpp-httplib)"
+  g++ -O2 -std=c++20 -I"$REPO/lib" "$REPO/bench/attribute_profile.cpp" "$REPO/build/libomlkit.a" -o profile $libs
+  ./profile net.idx calls.jsonl 3
+fi

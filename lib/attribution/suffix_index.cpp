@@ -11,8 +11,9 @@
 #include <thread>
 
 #include "attribution/index_format.h"
-#include "attribution/suffix_array.h"
 #include "attribution/parallel_for.h"
+#include "attribution/suffix_array.h"
+#include "attribution/suffix_search.h"
 #include "io/error.h"
 #include "money/account_name.h"
 
@@ -176,39 +177,54 @@ SuffixIndex::~SuffixIndex() {
   if (map_) ::munmap(map_, map_bytes_);
 }
 
-uint32_t SuffixIndex::position(uint32_t rank) const {
-  uint32_t p = suffix_array_[rank];
-  if (p >= tokens_) throw data_error(path_, "corrupt index: suffix array entry " + std::to_string(rank) + " out of range");
-  return p;
-}
+uint32_t SuffixIndex::position(uint32_t rank) const { return checked_position(rank); }
 
-size_t SuffixIndex::common_prefix(std::span<const uint32_t> query, uint32_t position, size_t from,
-                                  bool* query_smaller) const {
-  size_t k = from;
-  // Stops at the latest at the separator that ends the record: queries hold no separator.
-  while (k < query.size() && token(uint64_t(position) + k) == query[k]) ++k;
-  *query_smaller = k == query.size() || query[k] < token(uint64_t(position) + k);
-  return k;
+void SuffixIndex::corrupt_suffix_array(uint32_t rank) const {
+  throw data_error(path_, "corrupt index: suffix array entry " + std::to_string(rank) + " out of range");
 }
-
-// One binary search in the suffix array, advanced one memory access per step: pick the
-// middle rank and prefetch its entry; read its position and prefetch its tokens; compare.
-struct SuffixIndex::Search {
-  enum Mode : uint8_t { longest, lower, upper };
-  std::span<const uint32_t> query;
-  Mode mode;
-  int stage = 0;
-  int64_t lo, hi;     // the bucket of query[0]: every suffix in it shares one token
-  int64_t left, right;  // suffix(left) < the rank sought <= suffix(right); ends stand for lo - 1, hi
-  size_t left_lcp = 1, right_lcp = 1;
-  int64_t mid = 0;
-  uint32_t position = 0;
-  size_t result = 0;  // longest: the match length; lower, upper: the rank found
-};
 
 // Binary searches with Manber and Myers' skip: a suffix between two others shares at least
-// min(left_lcp, right_lcp) tokens with the query. Many run interleaved, one step each in
-// turn, so that each prefetch has arrived by the time its search needs it.
+// min(left_lcp, right_lcp) tokens with the query. Two steps a probe: read the middle rank's
+// entry (prefetched) and prefetch its tokens; compare, then pick the next middle rank and
+// prefetch its entry.
+bool SuffixIndex::step(Search& s) const {
+  if (s.stage == 1) {
+    s.position = checked_position(uint32_t(s.mid));
+    __builtin_prefetch(static_cast<const char*>(token_data_) +
+                       (size_t(s.position) + std::min(s.left_lcp, s.right_lcp)) * (narrow_ ? 2 : 4));
+    s.stage = 2;
+    return false;
+  }
+  if (s.stage == 2) {
+    bool query_smaller;
+    size_t k = common_prefix(s.query, s.position, std::min(s.left_lcp, s.right_lcp), &query_smaller);
+    if (k == s.query.size() && s.mode == Search::longest) {
+      s.result = k, s.rank = s.mid;
+      return true;
+    }
+    // A suffix that starts with the query sorts at or after the lower bound and
+    // before the upper one.
+    bool go_left = k == s.query.size() ? s.mode == Search::lower : query_smaller;
+    if (go_left)
+      s.right = s.mid, s.right_lcp = k, s.right_position = s.position;
+    else
+      s.left = s.mid, s.left_lcp = k, s.left_position = s.position;
+  }
+  if (s.right - s.left <= 1) {
+    size_t best = s.right < s.hi ? s.right_lcp : 0;
+    s.rank = s.right, s.position = s.right_position;
+    if (s.left >= s.lo && s.left_lcp >= best) best = s.left_lcp, s.rank = s.left, s.position = s.left_position;
+    s.result = s.mode == Search::longest ? best : size_t(s.right);
+    return true;
+  }
+  s.mid = s.left + (s.right - s.left) / 2;
+  __builtin_prefetch(suffix_array_ + s.mid);
+  s.stage = 1;
+  return false;
+}
+
+// Many searches run interleaved, one step each in turn, so that each prefetch has arrived
+// by the time its search needs it.
 void SuffixIndex::run(std::span<Search> searches) const {
   constexpr size_t lanes = 16;
   Search* lane[lanes];
@@ -217,47 +233,12 @@ void SuffixIndex::run(std::span<Search> searches) const {
     slot = next < searches.size() ? &searches[next++] : nullptr;
     busy += slot != nullptr;
   };
-  auto finish = [&](Search*& slot, size_t result) {
-    slot->result = result;
-    --busy;
-    take(slot);
-  };
   for (Search*& slot : lane) take(slot);
-  const char* tokens = static_cast<const char*>(token_data_);
-  const size_t width = narrow_ ? 2 : 4;
   while (busy > 0) {
     for (Search*& slot : lane) {
-      if (!slot) continue;
-      Search& s = *slot;
-      if (s.stage == 0) {
-        if (s.right - s.left <= 1) {
-          size_t best = s.right < s.hi ? s.right_lcp : 0;
-          if (s.left >= s.lo) best = std::max(best, s.left_lcp);
-          finish(slot, s.mode == Search::longest ? best : size_t(s.right));
-          continue;
-        }
-        s.mid = s.left + (s.right - s.left) / 2;
-        __builtin_prefetch(suffix_array_ + s.mid);
-        s.stage = 1;
-      } else if (s.stage == 1) {
-        s.position = position(uint32_t(s.mid));
-        __builtin_prefetch(tokens + (size_t(s.position) + std::min(s.left_lcp, s.right_lcp)) * width);
-        s.stage = 2;
-      } else {
-        bool query_smaller;
-        size_t k = common_prefix(s.query, s.position, std::min(s.left_lcp, s.right_lcp), &query_smaller);
-        if (k == s.query.size() && s.mode == Search::longest) {
-          finish(slot, k);
-          continue;
-        }
-        // A suffix that starts with the query sorts at or after the lower bound and
-        // before the upper one.
-        bool go_left = k == s.query.size() ? s.mode == Search::lower : query_smaller;
-        if (go_left)
-          s.right = s.mid, s.right_lcp = k;
-        else
-          s.left = s.mid, s.left_lcp = k;
-        s.stage = 0;
+      if (slot && step(*slot)) {
+        --busy;
+        take(slot);
       }
     }
   }
@@ -268,13 +249,14 @@ bool SuffixIndex::start(std::span<const uint32_t> query, int mode, Search* s) co
   if (query.empty() || query[0] >= vocab_size_) return false;
   uint32_t lo = buckets_[query[0]], hi = buckets_[query[0] + 1];
   if (lo == hi) return false;
+  *s = Search();
   s->query = query;
   s->mode = Search::Mode(mode);
   s->lo = lo, s->hi = hi, s->left = int64_t(lo) - 1, s->right = hi;
   return true;
 }
 
-void SuffixIndex::longest_prefixes(std::span<const uint32_t> text, size_t count, size_t* longest) const {
+void SuffixIndex::longest_prefixes_by_search(std::span<const uint32_t> text, size_t count, size_t* longest) const {
   std::vector<Search> searches;
   std::vector<size_t> starts;
   for (size_t l = 0; l < count; ++l) {
@@ -287,7 +269,7 @@ void SuffixIndex::longest_prefixes(std::span<const uint32_t> text, size_t count,
 
 size_t SuffixIndex::longest_prefix(std::span<const uint32_t> query) const {
   size_t longest = 0;
-  longest_prefixes(query, std::min<size_t>(query.size(), 1), &longest);
+  longest_prefixes_by_search(query, std::min<size_t>(query.size(), 1), &longest);
   return longest;
 }
 

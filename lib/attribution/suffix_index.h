@@ -6,6 +6,8 @@
 // shares at least min(lcp_left, lcp_right) tokens with the query) skips the tokens known
 // to match. The batch calls run many searches interleaved with prefetches, which on a
 // 100M-token index is about 3 times faster than one after the other (cache misses overlap).
+// longest_prefixes also walks each text right to left, so that most positions need no
+// search at all (attribution/longest_prefixes.cpp).
 // Everything is const after open() and safe to call from many threads.
 #pragma once
 
@@ -41,8 +43,12 @@ class SuffixIndex {
   size_t longest_prefix(std::span<const uint32_t> query) const;
 
   // The same for every suffix text[l:] with l < count: longest[l] becomes the larger of
-  // itself and that length. Searches run interleaved, so their cache misses overlap.
+  // itself and that length. Computed right to left from the matching statistics' rule
+  // (attribution/longest_prefixes.cpp); the results are those of longest_prefix.
   void longest_prefixes(std::span<const uint32_t> text, size_t count, size_t* longest) const;
+  // The same by one binary search per position, interleaved (the reference that
+  // longest_prefixes is tested and measured against).
+  void longest_prefixes_by_search(std::span<const uint32_t> text, size_t count, size_t* longest) const;
 
   struct Range {
     uint32_t begin = 0, end = 0;  // suffix-array ranks [begin, end)
@@ -68,10 +74,18 @@ class SuffixIndex {
   }
   // Tokens of query shared with the suffix at position, counting from `from` (which the
   // caller knows to be shared already); *query_smaller says how the first difference goes.
+  // Inline, with checked_position, in attribution/suffix_search.h.
   size_t common_prefix(std::span<const uint32_t> query, uint32_t position, size_t from, bool* query_smaller) const;
-  struct Search;
+  uint32_t checked_position(uint32_t rank) const;
+  [[noreturn]] void corrupt_suffix_array(uint32_t rank) const;
+  struct Search;  // attribution/suffix_search.h
+  struct Walk;    // attribution/longest_prefixes.cpp
   bool start(std::span<const uint32_t> query, int mode, Search* search) const;
+  // Advances a search by one memory access (prefetched by the step before); true when it
+  // has finished and its result is set.
+  bool step(Search& search) const;
   void run(std::span<Search> searches) const;
+  bool step(Walk& walk, std::span<const uint32_t> text, size_t* longest) const;
 
   std::string path_;
   void* map_ = nullptr;
