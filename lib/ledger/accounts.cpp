@@ -174,6 +174,50 @@ const std::vector<Accounts::Posting>& Accounts::read_postings(const json::Value&
   return postings;
 }
 
+bool Accounts::apply_transfer(const LineScan& line, uint32_t body, uint64_t seq, const std::string& where) {
+  // The checks of apply("transfer") and read_postings, in their terms, as tests that
+  // return false where those would throw.
+  if (!started_) return false;
+  const ScanNode* id = line.member(body, "transfer");
+  const ScanNode* list = line.member(body, "postings");
+  if (!id || id->kind != json::Kind::string || id->text.empty()) return false;
+  if (!list || list->kind != json::Kind::array || list->count == 0) return false;
+  std::vector<Posting>& postings = postings_;
+  postings.resize(list->count);
+  std::vector<AssetSum>& sums = sums_;
+  sums.clear();
+  uint32_t item = list->first;
+  for (uint32_t i = 0; i < list->count; ++i, item = line.node(item).next) {
+    const ScanNode* account = line.member(item, "account");  // nullptr unless an object
+    const ScanNode* asset = line.member(item, "asset");
+    const ScanNode* amount = line.member(item, "amount");
+    if (!account || account->kind != json::Kind::string || account->text.empty()) return false;
+    if (!asset || asset->kind != json::Kind::string || asset->text.empty()) return false;
+    if (!amount || amount->kind != json::Kind::string) return false;
+    auto parsed = money::parse_signed(amount->text);
+    if (!parsed || parsed->is_zero()) return false;
+    Posting& posting = postings[i];
+    posting.account.assign(account->text);
+    posting.asset.assign(asset->text);
+    posting.amount = *parsed;
+    if (!valid_account_name(posting.account)) return false;
+    if (declare_accounts_ && posting.account.rfind("collateral:", 0) != 0 && !has_account(posting.account))
+      return false;
+    if (!find_asset(posting.asset)) return false;
+    size_t k = 0;
+    while (k < sums.size() && *sums[k].asset != posting.asset) ++k;
+    if (k == sums.size()) sums.push_back(AssetSum{&posting.asset, {}});
+    if (!money::add(sums[k].sum, posting.amount)) return false;
+  }
+  for (const AssetSum& a : sums)
+    if (!a.sum.is_zero()) return false;
+  seq_ = seq;
+  id_.assign(id->text);
+  claim_id(IdSpace::transfer, id_, where);
+  post(postings, where);
+  return true;
+}
+
 void Accounts::post(const std::vector<Posting>& postings, const std::string& where) {
   // Sum all postings first (an account may be debited and credited in one entry), check
   // the results, then store them: a refused entry leaves the balances of the entries

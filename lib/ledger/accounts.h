@@ -20,6 +20,7 @@
 #include "json/value.h"
 #include "ledger/balance_table.h"
 #include "ledger/id_digest_set.h"
+#include "ledger/line_scan.h"
 #include "ledger/string_set.h"
 #include "money/amount.h"
 
@@ -86,6 +87,11 @@ class Accounts {
  public:
   // Checks and applies one entry. seq is its index; where is "file:line" for errors.
   void apply(const std::string& type, const json::Value& body, uint64_t seq, const std::string& where);
+  // The same for a "transfer" whose body (node `body` of a scanned line) passes every check
+  // that reading it makes; false, with nothing changed, for any other, which the caller
+  // then applies as a value (and apply() words what is wrong). Throws as apply() does for
+  // what only applying finds: a repeated id, a balance out of range.
+  bool apply_transfer(const LineScan& line, uint32_t body, uint64_t seq, const std::string& where);
 
   // Looks up what it has not seen in base (null: none) as of the scalars given: the
   // state of an earlier line, to which every later line is then applied.
@@ -177,6 +183,7 @@ class Accounts {
   std::vector<BalanceAfter> after_;       // post's balances after the entry
   std::vector<size_t> of_posting_;        // post's index into after_ of each posting
   std::string scratch_;                                      // payloads of id lookups
+  std::string id_;                                           // apply_transfer's id
   mutable std::unordered_map<std::string, Model> models_;
   std::unordered_map<std::string, License> licenses_;
   mutable std::unordered_map<std::string, std::string> proofs_;  // proof id -> license

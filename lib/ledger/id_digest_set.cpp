@@ -1,6 +1,7 @@
 #include "ledger/id_digest_set.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -65,6 +66,28 @@ IdDigest IdDigester::operator()(std::string_view space, std::string_view id) {
   return IdDigest{load_be64(h.data()), load_be64(h.data() + 8)};
 }
 
+static constexpr size_t huge_page = size_t(2) << 20;
+
+template <class T>
+T* HugePageAllocator<T>::allocate(size_t n) {
+  size_t bytes = n * sizeof(T);
+  if (bytes < huge_page) return static_cast<T*>(::operator new(bytes));
+  bytes = (bytes + huge_page - 1) / huge_page * huge_page;
+  T* p = static_cast<T*>(::operator new(bytes, std::align_val_t(huge_page)));
+  ::madvise(p, bytes, MADV_HUGEPAGE);  // advice only: without it, 4 KiB pages
+  return p;
+}
+
+template <class T>
+void HugePageAllocator<T>::deallocate(T* p, size_t n) {
+  // The same size decides, so each pointer goes back the way it came.
+  if (n * sizeof(T) < huge_page)
+    ::operator delete(p);
+  else
+    ::operator delete(p, std::align_val_t(huge_page));
+}
+template struct HugePageAllocator<IdDigestSet::Record>;
+
 IdDigestSet::IdDigestSet(uint64_t budget_bytes, std::string spill_dir)
     : budget_(budget_bytes ? std::max(budget_bytes, minimum_budget) : 0), spill_dir_(std::move(spill_dir)) {}
 
@@ -103,7 +126,7 @@ void IdDigestSet::make_room() {
     if (want * 3 / 4 <= count_ + 1 || want <= slots) {
       spill();
       if (table_.size() > most || table_.empty()) {
-        std::vector<Record>().swap(table_);  // freed before the smaller one is made
+        Table().swap(table_);  // freed before the smaller one is made
         table_.assign(std::max<size_t>(most, 4), Record{0, 0, empty_seq});
       }
       peak_bytes_ = std::max(peak_bytes_, bytes());
@@ -114,7 +137,7 @@ void IdDigestSet::make_room() {
 }
 
 void IdDigestSet::rehash(size_t slots) {
-  std::vector<Record> old;
+  Table old;
   old.swap(table_);
   table_.assign(slots, Record{0, 0, empty_seq});
   peak_bytes_ = std::max(peak_bytes_, (old.size() + slots) * sizeof(Record));
@@ -262,7 +285,7 @@ std::optional<IdDigestSet::Duplicate> IdDigestSet::finish(uint64_t limit) {
     for (const Run& r : runs_) ::close(r.fd);
     runs_.clear();
   }
-  std::vector<Record>().swap(table_);
+  Table().swap(table_);
   count_ = 0;
   if (best_ && best_->second_seq < limit) return best_;
   return std::nullopt;

@@ -17,6 +17,7 @@
 
 #include <array>
 #include <cstdint>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,6 +40,20 @@ class IdDigester {
 
  private:
   crypto::Sha256 sha_;  // holds the keyed first block as its kept prefix
+};
+
+// Memory for the id table: past 2 MiB, aligned to 2 MiB and marked for transparent huge
+// pages (madvise), since inserts land at random across the whole table and 4 KiB pages
+// cost a TLB miss and a page fault each.
+template <class T>
+struct HugePageAllocator {
+  using value_type = T;
+  HugePageAllocator() = default;
+  template <class U>
+  HugePageAllocator(const HugePageAllocator<U>&) {}
+  T* allocate(size_t n);
+  void deallocate(T* p, size_t n);
+  friend bool operator==(const HugePageAllocator&, const HugePageAllocator&) { return true; }
 };
 
 class IdDigestSet {
@@ -91,7 +106,8 @@ class IdDigestSet {
 
   uint64_t budget_;
   std::string spill_dir_;
-  std::vector<Record> table_;
+  using Table = std::vector<Record, HugePageAllocator<Record>>;
+  Table table_;
   size_t count_ = 0;
   std::vector<Run> runs_;
   std::optional<Duplicate> best_;

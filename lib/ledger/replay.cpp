@@ -1,5 +1,7 @@
 #include "ledger/replay.h"
 
+#include <charconv>
+
 #include "io/error.h"
 #include "ledger/entry.h"
 
@@ -20,6 +22,8 @@ Replay::Replay(ReplayOptions options) : options_(options), last_leaf_hex_(zero_h
 crypto::Hash Replay::apply(std::string_view line, const std::string& where) {
   uint64_t seq = tree_.size();
   if (on_tree) on_tree(seq, tree_.root());
+  crypto::Hash scanned_leaf;
+  if (options_.fast_path && !on_entry && apply_scanned(line, seq, where, &scanned_leaf)) return scanned_leaf;
   // A line that parses under require_canonical is byte-for-byte its own JCS form.
   json::Value& entry = entry_;
   try {
@@ -52,7 +56,6 @@ crypto::Hash Replay::apply(std::string_view line, const std::string& where) {
     throw invalid(where, "type: unknown entry type " + json::canonical(*type));
 
   const std::string& t = type->text();
-  const bool is_checkpoint = std::string_view(t) == "checkpoint";
   try {
     apply_body(t, *ts, *body, seq, where);
   } catch (const Error& e) {
@@ -61,8 +64,14 @@ crypto::Hash Replay::apply(std::string_view line, const std::string& where) {
     if (e.code() != exit_code::data) throw;
     throw invalid(e.where().empty() ? where : e.where(), e.what());
   }
-  batch_types_.insert(t);
+  crypto::Hash leaf = add_leaf(line, seq, ts->text(), t);
+  if (on_entry) on_entry(seq, last_ts_, t, *body);
+  return leaf;
+}
 
+crypto::Hash Replay::add_leaf(std::string_view line, uint64_t seq, std::string_view ts, std::string_view type) {
+  const bool is_checkpoint = type == "checkpoint";
+  if (batch_types_.find(type) == batch_types_.end()) batch_types_.emplace(type);
   crypto::Hash leaf = crypto::leaf_hash(line);
   if (is_checkpoint) peaks_before_checkpoint_ = tree_.peaks();
   if (seq == 0) genesis_leaf_ = leaf;
@@ -70,13 +79,53 @@ crypto::Hash Replay::apply(std::string_view line, const std::string& where) {
   last_leaf_ = leaf;
   last_leaf_hex_.resize(2 * leaf.size());  // in place: no allocation per line
   crypto::write_hex(leaf.data(), leaf.size(), last_leaf_hex_.data());
-  last_ts_ = ts->text();
+  last_ts_ = ts;
   if (is_checkpoint) {
     signed_size_ = tree_.size();
     batch_types_.clear();
   }
-  if (on_entry) on_entry(seq, last_ts_, t, *body);
   return leaf;
+}
+
+// Every check here is one the full path makes too, on the same values (the scan accepts
+// only lines the full parser reads the same way); a line failing any of them goes to the
+// full path, which words the message. Nothing is changed before the body is applied.
+bool Replay::apply_scanned(std::string_view line, uint64_t seq, const std::string& where, crypto::Hash* leaf) {
+  if (!scan_.scan(line)) return false;
+  const ScanNode& entry = scan_.node(LineScan::root);
+  if (entry.kind != json::Kind::object || entry.count != 6) return false;
+  // Members in canonical order, so exactly these six, one after the other.
+  static constexpr std::string_view keys[] = {"body", "prev", "seq", "ts", "type", "v"};
+  static constexpr json::Kind kinds[] = {json::Kind::object, json::Kind::string, json::Kind::number,
+                                         json::Kind::string, json::Kind::string, json::Kind::number};
+  const ScanNode* member[6];
+  uint32_t i = entry.first;
+  for (int k = 0; k < 6; ++k, i = scan_.node(i).next) {
+    member[k] = &scan_.node(i);
+    if (member[k]->key != keys[k] || member[k]->kind != kinds[k]) return false;
+  }
+  const uint32_t body = scan_.index(member[0]);
+  std::string_view prev = member[1]->text, seq_text = member[2]->text, ts = member[3]->text,
+                   type = member[4]->text, v = member[5]->text;
+  char number[24];
+  auto [number_end, ec] = std::to_chars(number, number + sizeof number, seq);
+  (void)ec;
+  if (v != "1" || seq_text != std::string_view(number, static_cast<size_t>(number_end - number)) ||
+      prev != last_leaf_hex_ || !valid_timestamp(ts) || ts < std::string_view(last_ts_) || !is_entry_type(type))
+    return false;
+  try {
+    if (type == "transfer") {
+      if (!accounts_.apply_transfer(scan_, body, seq, where)) return false;
+    } else {
+      return false;
+    }
+  } catch (const Error& e) {
+    if (e.code() != exit_code::data) throw;
+    throw invalid(e.where().empty() ? where : e.where(), e.what());
+  }
+  *leaf = add_leaf(line, seq, ts, type);
+  ++scanned_lines_;
+  return true;
 }
 
 ReplayHead Replay::head() const {

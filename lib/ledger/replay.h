@@ -16,6 +16,7 @@
 #include "crypto/merkle.h"
 #include "crypto/signed_note.h"
 #include "ledger/accounts.h"
+#include "ledger/line_scan.h"
 #include "ledger/trust.h"
 
 namespace omlkit::ledger {
@@ -28,6 +29,9 @@ struct ReplayOptions {
   // Keys allowed to sign checkpoints. Null: the genesis entry's key, for every type.
   const TrustFile* trust = nullptr;
   bool check_signatures = true;
+  // Lines the tree-free scanner (ledger/line_scan.h) is sure of skip the value tree; off,
+  // every line takes the full parser (the reference the fast path is tested against).
+  bool fast_path = true;
 };
 
 struct Checkpoint {
@@ -73,6 +77,8 @@ class Replay {
   uint64_t unsigned_lines() const { return tree_.size() - signed_size_; }
   const std::vector<Checkpoint>& checkpoints() const { return checkpoints_; }
   const Accounts& accounts() const { return accounts_; }
+  // Lines applied by the fast path (ReplayOptions::fast_path), for tests and benches.
+  uint64_t scanned_lines() const { return scanned_lines_; }
   // Called with (size, root) before each line is added, and once more by finish_roots().
   std::function<void(uint64_t, const crypto::Hash&)> on_tree;
   // Called after each line is applied (never for a line that fails).
@@ -82,6 +88,11 @@ class Replay {
   void apply_body(const std::string& type, const json::Value& ts, const json::Value& body, uint64_t seq,
                   const std::string& where);
   void check_checkpoint(const json::Value& body, uint64_t seq, const std::string& where);
+  // The fast path: applies the scanned line when every check it makes passes and its
+  // body is one Accounts can read from the scan; false, with nothing changed, otherwise.
+  bool apply_scanned(std::string_view line, uint64_t seq, const std::string& where, crypto::Hash* leaf);
+  // What follows a line's checks on either path: its leaf, the tree, the chain and ts.
+  crypto::Hash add_leaf(std::string_view line, uint64_t seq, std::string_view ts, std::string_view type);
 
   ReplayOptions options_;
   crypto::CompactRange tree_;
@@ -93,12 +104,14 @@ class Replay {
   std::vector<crypto::Hash> peaks_before_checkpoint_;
   crypto::Hash genesis_leaf_{};
   std::vector<crypto::NoteVerifier> verifiers_;
-  std::set<std::string> batch_types_;  // entry types since the last checkpoint
+  std::set<std::string, std::less<>> batch_types_;  // entry types since the last checkpoint
   uint64_t signed_size_ = 0;           // lines up to and including the last checkpoint
+  uint64_t scanned_lines_ = 0;
   std::vector<Checkpoint> checkpoints_;
   Accounts accounts_;
   json::ParseOptions parse_options_;
   json::Value entry_;  // the line being checked; reused so that parsing allocates little
+  LineScan scan_;      // the same for the fast path
 };
 
 }  // namespace omlkit::ledger
